@@ -1,0 +1,10 @@
+"""regwatch: observability and SLOs for container registries."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("regwatch")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""Subcommands of the ``regwatch`` CLI: one module per command, each exposing ``command``."""
