@@ -228,10 +228,10 @@ NOTIFICATIONS = Metric(
     ("outcome",), unit="short",
 )  # fmt: skip
 JOB_FAILURES = Metric(
-    "regwatch_job_failures_total", "counter", "Scheduled jobs that raised, by job.", ("job",), unit="short",
+    "regwatch_job_failures_total", "counter", "Scheduled jobs that raised, by task (not `job`: that is the scrape target's label).", ("task",), unit="short",
 )  # fmt: skip
 JOB_DURATION = Metric(
-    "regwatch_job_duration_seconds", "gauge", "Duration of the last run of each scheduled job.", ("job",),
+    "regwatch_job_duration_seconds", "gauge", "Duration of the last run of each scheduled job, by task.", ("task",),
     unit="s",
 )  # fmt: skip
 SERIES_CAPPED = Metric(
@@ -275,6 +275,15 @@ CATALOG: tuple[Metric, ...] = (
     BUILD_INFO,
 )
 BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOG}
+
+# --- Grafana dashboards -----------------------------------------------------------------------------
+
+#: Dashboard uids: the dashboards generator creates them, alerts link to them.
+DASHBOARD_UIDS: dict[str, str] = {
+    "executive": "regwatch-executive",
+    "oncall": "regwatch-oncall",
+    "debug": "regwatch-debug",
+}
 
 # --- SLO windows and burn-rate alerting ------------------------------------------------------------
 

@@ -312,6 +312,11 @@ class AlertingConfig:
     storage_usage_ratio: float = check(_ratio_open, default=0.75)
     ingest_lag_seconds: float = check(_positive, default=900.0)
     evaluation_interval: str = check(_duration, default="1m")
+    exporter_job: str = "regwatch"  # Prometheus job label of the scrape of `regwatch serve` (up == 0 alert)
+    # PromQL giving the registry storage's used ratio (0..1); None: node_exporter's filesystem metrics for
+    # storage_mountpoint; "" turns the storage alert off (for registries whose storage exposes nothing).
+    storage_usage_expr: str | None = None
+    storage_mountpoint: str = "/var/lib/registry"
 
 
 @dataclass(frozen=True)

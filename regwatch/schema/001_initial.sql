@@ -109,5 +109,6 @@ CREATE TABLE ingest_files (
     ignored     BIGINT    NOT NULL DEFAULT 0,
     rejected    BIGINT    NOT NULL DEFAULT 0,
     last_ts     TIMESTAMP,                -- newest request timestamp read from it
-    updated_at  TIMESTAMP NOT NULL
+    updated_at  TIMESTAMP NOT NULL,
+    carry       VARCHAR                   -- distribution: completion lines of the last batch still waiting for their access line (JSON)
 );

@@ -1,0 +1,45 @@
+"""distribution (registry:2, Debian's docker-registry): logrus JSON or text lines plus access lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from regwatch.ingest.formats import sql_statements
+
+TARGET = "requests"
+
+_CARRY_COLUMNS = ("line", "ts", "id", "method", "uri", "ip", "status", "duration_s")
+
+# The carry of the previous batch as a relation (few rows: unpaired completions of its last 256 lines).
+_CARRY = """
+CREATE OR REPLACE TEMP TABLE rw_carry AS
+SELECT CAST(c.line AS BIGINT) AS line, CAST(c.ts AS TIMESTAMP) AS ts, c.id, c.method, c.uri, c.ip,
+       CAST(c.status AS SMALLINT) AS status, CAST(c.duration_s AS DOUBLE) AS duration_s
+FROM (SELECT unnest(CAST(? AS STRUCT(line BIGINT, ts VARCHAR, id VARCHAR, method VARCHAR, uri VARCHAR,
+                                     ip VARCHAR, status SMALLINT, duration_s DOUBLE)[]), recursive := true)) c
+"""
+
+
+def run(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    registry: str,
+    region: str,
+    source: str,
+    carry: str | None,
+    options: dict[str, Any],
+) -> str | None:
+    """Parse the batch in ``rw_raw``; return the carry for the next batch."""
+    rows = json.loads(carry) if carry else []
+    conn.execute(_CARRY, [rows])
+    params = {"registry": registry, "region": region, "source": source}
+    for stmt in sql_statements("distribution"):
+        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+    out = conn.execute(
+        "SELECT line, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f'), id, method, uri, ip, status, duration_s "
+        "FROM rw_carry_out ORDER BY line"
+    ).fetchall()
+    return json.dumps([dict(zip(_CARRY_COLUMNS, r, strict=True)) for r in out]) if out else None

@@ -1,0 +1,77 @@
+-- Macros shared by every log format: route classification, repository/reference/digest extraction
+-- from a request URI, Go durations, client addresses and time stamps. Loaded once per connection.
+
+-- The parts of a /v2/ API path: repository, endpoint kind and what follows it.
+CREATE OR REPLACE TEMP MACRO rw_v2_parts(path) AS regexp_extract(
+    path,
+    '^/v2/(.+?)/(manifests|blobs/uploads|blobs|tags|referrers)(?:/(.*))?$',
+    ['repo', 'kind', 'rest']
+);
+
+-- An OCI digest (algorithm:encoded), as the distribution spec's grammar allows.
+CREATE OR REPLACE TEMP MACRO rw_is_digest(s) AS regexp_full_match(coalesce(s, ''), '[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+');
+
+-- Route of a request path: ping manifest blob blob_upload tags catalog referrers token other.
+CREATE OR REPLACE TEMP MACRO rw_route_of(path, p) AS CASE
+    WHEN path IN ('/v2', '/v2/') THEN 'ping'
+    WHEN path = '/v2/_catalog' THEN 'catalog'
+    WHEN regexp_full_match(path, '/(?:v2/)?(?:token|auth|oauth2/token|service/token|jwt/auth)/?') THEN 'token'
+    WHEN p.kind = 'manifests' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'manifest'
+    WHEN p.kind = 'blobs' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'blob'
+    WHEN p.kind = 'blobs/uploads' THEN 'blob_upload'
+    WHEN p.kind = 'tags' AND p.rest = 'list' THEN 'tags'
+    WHEN p.kind = 'referrers' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'referrers'
+    ELSE 'other'
+END;
+
+-- Repository, reference and digest of a request whose route is known (p = rw_v2_parts(path)).
+CREATE OR REPLACE TEMP MACRO rw_repository(route, p) AS
+    CASE WHEN route IN ('manifest', 'blob', 'blob_upload', 'tags', 'referrers') THEN left(p.repo, 256) END;
+CREATE OR REPLACE TEMP MACRO rw_reference(route, p) AS
+    CASE WHEN route IN ('manifest', 'referrers', 'blob') THEN left(p.rest, 256) END;
+CREATE OR REPLACE TEMP MACRO rw_digest(route, p, uri) AS CASE
+    WHEN route IN ('blob', 'referrers', 'manifest') AND rw_is_digest(p.rest) THEN p.rest
+    WHEN route = 'blob_upload' AND contains(uri, 'digest=')
+        THEN nullif(replace(replace(regexp_extract(uri, '[?&]digest=([^&]+)', 1), '%3A', ':'), '%3a', ':'), '')
+END;
+
+-- A Go time.Duration string (1m2.5s, 4.538778ms, 850ns, 12µs, 0s) in seconds: summed as exact
+-- nanoseconds first, so the result is the double nearest the written value.
+CREATE OR REPLACE TEMP MACRO rw_go_duration(d) AS CASE
+    WHEN d IS NULL THEN NULL
+    -- fast paths: one unit (the common case); TRY_CAST fails when another unit precedes it
+    WHEN ends_with(d, 'ms') AND TRY_CAST(left(d, -2) AS DECIMAL(38, 9)) IS NOT NULL
+        THEN CAST(CAST(CAST(left(d, -2) AS DECIMAL(38, 9)) * 1000000 AS HUGEINT) AS DOUBLE) / 1e9
+    WHEN ends_with(d, 'µs') AND TRY_CAST(left(d, -2) AS DECIMAL(38, 9)) IS NOT NULL
+        THEN CAST(CAST(CAST(left(d, -2) AS DECIMAL(38, 9)) * 1000 AS HUGEINT) AS DOUBLE) / 1e9
+    WHEN ends_with(d, 's') AND TRY_CAST(left(d, -1) AS DECIMAL(38, 9)) IS NOT NULL
+        THEN CAST(CAST(CAST(left(d, -1) AS DECIMAL(38, 9)) * 1000000000 AS HUGEINT) AS DOUBLE) / 1e9
+    WHEN regexp_full_match(d, '-?(?:[0-9]+(?:\.[0-9]*)?(?:ns|us|µs|μs|ms|s|m|h))+')
+    THEN (CASE WHEN starts_with(d, '-') THEN -1 ELSE 1 END) * CAST(list_sum(list_transform(
+        regexp_extract_all(d, '([0-9]+(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)', 0),
+        lambda x: CAST(CAST(regexp_extract(x, '^[0-9.]+') AS DECIMAL(38, 9)) * CASE regexp_extract(x, '[a-zµμ]+$')
+            WHEN 'ns' THEN 1 WHEN 'us' THEN 1000 WHEN 'µs' THEN 1000 WHEN 'μs' THEN 1000
+            WHEN 'ms' THEN 1000000 WHEN 's' THEN 1000000000 WHEN 'm' THEN 60000000000
+            ELSE 3600000000000 END AS HUGEINT)
+    )) AS DOUBLE) / 1e9
+END;
+-- Address without its port: 10.0.0.1:5000 -> 10.0.0.1, [::1]:5000 -> ::1, ::1 -> ::1.
+CREATE OR REPLACE TEMP MACRO rw_strip_port(a) AS CASE
+    WHEN a IS NULL OR a = '' OR a = '-' THEN NULL
+    WHEN starts_with(a, '[') THEN regexp_extract(a, '^\[([^\]]*)\]', 1)
+    WHEN length(a) - length(replace(a, ':', '')) = 1 THEN split_part(a, ':', 1)
+    ELSE a
+END;
+
+-- An RFC 3339 time with any offset -> naive UTC TIMESTAMP (microseconds; NULL when unparsable).
+CREATE OR REPLACE TEMP MACRO rw_utc(s) AS timezone('UTC', TRY_CAST(s AS TIMESTAMPTZ));
+
+-- An Apache/nginx $time_local (27/Nov/2026:20:52:20 +0100) -> naive UTC TIMESTAMP.
+CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS timezone('UTC', try_strptime(s, '%d/%b/%Y:%H:%M:%S %z'));
+
+-- The value of key k in a logrus text (logfmt) line, unquoted.
+CREATE OR REPLACE TEMP MACRO rw_logfmt(line, k) AS CASE
+    WHEN starts_with(regexp_extract(line, '(?:^| )' || k || '=("(?:[^"\\]|\\.)*"|[^ ]*)', 1), '"')
+    THEN replace(replace(regexp_extract(line, '(?:^| )' || k || '="((?:[^"\\]|\\.)*)"', 1), '\"', '"'), '\\', '\')
+    ELSE nullif(regexp_extract(line, '(?:^| )' || k || '=([^ ]*)', 1), '')
+END;

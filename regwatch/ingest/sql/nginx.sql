@@ -1,0 +1,43 @@
+-- nginx access lines -> requests. Input: rw_raw(line, raw) and the per-batch macros
+-- rw_nginx_match(raw) / rw_nginx_pick(m) built from the log_format (formats/nginx.py).
+-- Named parameters: registry, region, source. Output temp tables: rw_rows, rw_rejects.
+
+CREATE OR REPLACE TEMP TABLE rw_p AS
+SELECT line, raw, rw_nginx_pick(rw_nginx_match(raw)) AS f
+FROM rw_raw
+WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#';
+-- @@
+CREATE OR REPLACE TEMP TABLE rw_q AS
+SELECT line, raw, f,
+    coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
+             timezone('UTC', to_timestamp(TRY_CAST(f.msec AS DOUBLE)))) AS ts,
+    regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
+FROM rw_p;
+-- @@
+CREATE OR REPLACE TEMP TABLE rw_rejects AS
+SELECT line,
+    CASE WHEN f IS NULL AND starts_with(raw, '{') AND NOT ends_with(raw, '}') THEN 'truncated'
+         ELSE 'malformed' END AS reason,
+    left(raw, 4096) AS raw
+FROM rw_q
+WHERE f IS NULL OR ts IS NULL OR TRY_CAST(f.status AS SMALLINT) IS NULL;
+-- @@
+CREATE OR REPLACE TEMP TABLE rw_rows AS
+SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line, r.client_ip, r."user",
+    r.method, r.route, rw_repository(r.route, r.p) AS repository, rw_reference(r.route, r.p) AS reference,
+    rw_digest(r.route, r.p, r.uri) AS digest, r.status, r.bytes_sent, r.duration_s,
+    r.user_agent, r.request_id, r.cache_status
+FROM (SELECT *, rw_route_of(path, p) AS route
+      FROM (SELECT *, rw_v2_parts(path) AS p
+            FROM (SELECT *, split_part(uri, '?', 1) AS path
+                  FROM (SELECT line, ts, rw_strip_port(f.remote_addr) AS client_ip, f.remote_user AS "user",
+                            coalesce(f.request_method, nullif(rq.method, '')) AS method,
+                            coalesce(f.request_uri, nullif(rq.uri, ''), '') AS uri,
+                            CAST(f.status AS SMALLINT) AS status,
+                            TRY_CAST(coalesce(f.body_bytes_sent, f.bytes_sent) AS BIGINT) AS bytes_sent,
+                            coalesce(TRY_CAST(f.request_time AS DOUBLE),
+                                     TRY_CAST(regexp_extract(f.upstream_response_time, '([0-9.]+)$', 1) AS DOUBLE))
+                                AS duration_s,
+                            f.http_user_agent AS user_agent, f.request_id, f.upstream_cache_status AS cache_status
+                        FROM rw_q
+                        WHERE f IS NOT NULL AND ts IS NOT NULL AND TRY_CAST(f.status AS SMALLINT) IS NOT NULL)))) r;

@@ -1,0 +1,165 @@
+"""The probe matrix: which probes one round runs, and running them with bounded concurrency.
+
+Each probe kind has a *planner* that turns the config and a selection into jobs; a job returns
+one or more results (a replication probe reports one per target region). ``run_round`` runs the
+jobs of every planner in a thread pool. A new kind (``replication``, ``tag``) is one planner
+added to ``PLANNERS``; nothing else here changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from regwatch.config import Config
+from regwatch.errors import UsageError
+from regwatch.oci import TokenCache
+from regwatch.probe.pull import PullTarget, probe_pull
+from regwatch.probe.result import ProbeResult
+from regwatch.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which probes to run: ``None`` means every value. ``canary`` matches a label or a repository."""
+
+    registry: str | None = None
+    region: str | None = None
+    auth_path: str | None = None
+    canary: str | None = None
+    kinds: tuple[str, ...] | None = None
+
+    def wants_kind(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+
+@dataclass
+class RoundContext:
+    """What the jobs of one round share: its id, its clock and (optionally) a token cache."""
+
+    cfg: Config
+    round_id: str
+    started_at: datetime
+    started_monotonic: float
+    tokens: TokenCache | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        """The round's clock: its start time plus the monotonic time elapsed since."""
+        return self.started_at + timedelta(seconds=time.monotonic() - self.started_monotonic)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work of a round."""
+
+    kind: str
+    describe: str
+    run: Callable[[RoundContext], list[ProbeResult]]
+
+
+Planner = Callable[[Config, Selection], list[Job]]
+
+
+def pull_targets(cfg: Config, selection: Selection) -> list[PullTarget]:
+    """Every (registry, region, auth path, canary) the selection keeps, in config order."""
+    return [
+        PullTarget(reg.name, region, ap, canary)
+        for reg in cfg.registries
+        if selection.registry in (None, reg.name)
+        for region in reg.regions
+        if selection.region in (None, region.name)
+        for ap in reg.auth_paths
+        if selection.auth_path in (None, ap.name)
+        for canary in reg.canaries
+        if selection.canary in (None, canary.label, canary.repository)
+    ]
+
+
+def plan_pulls(cfg: Config, selection: Selection) -> list[Job]:
+    """One pull job per matrix cell."""
+
+    def job(target: PullTarget) -> Job:
+        def run(ctx: RoundContext) -> list[ProbeResult]:
+            return [
+                probe_pull(
+                    target, ctx.cfg.probe, tokens=ctx.tokens, started_at=ctx.now(), round_id=ctx.round_id
+                )
+            ]
+
+        what = (
+            f"pull {target.canary.label} via {target.registry}/{target.region.name}/{target.auth_path.name}"
+        )
+        return Job("pull", what, run)
+
+    return [job(t) for t in pull_targets(cfg, selection)]
+
+
+#: Probe kinds and their planners. Issue 10 adds ``replication`` and ``tag`` here.
+PLANNERS: dict[str, Planner] = {"pull": plan_pulls}
+
+
+def check_selection(cfg: Config, selection: Selection) -> None:
+    """Raise UsageError when a selected name is not in the config at all."""
+    regs = [r for r in cfg.registries if selection.registry in (None, r.name)]
+    where = cfg.source
+    if selection.registry is not None and not regs:
+        raise UsageError(f"--registry {selection.registry}: no such registry in {where}")
+    if selection.region is not None and not any(g.name == selection.region for r in regs for g in r.regions):
+        raise UsageError(f"--region {selection.region}: no such region in {where}")
+    if selection.auth_path is not None and not any(
+        a.name == selection.auth_path for r in regs for a in r.auth_paths
+    ):
+        raise UsageError(f"--auth-path {selection.auth_path}: no such auth path in {where}")
+    if selection.canary is not None and not any(
+        selection.canary in (c.label, c.repository) for r in regs for c in r.canaries
+    ):
+        raise UsageError(f"--canary {selection.canary}: no such canary in {where}")
+
+
+def plan(cfg: Config, selection: Selection | None = None) -> list[Job]:
+    """Every job of one round for ``selection`` (all probes when None)."""
+    selection = selection or Selection()
+    check_selection(cfg, selection)
+    return [
+        job
+        for kind, planner in PLANNERS.items()
+        if selection.wants_kind(kind)
+        for job in planner(cfg, selection)
+    ]
+
+
+def _run_job(job: Job, ctx: RoundContext) -> list[ProbeResult]:
+    try:
+        return job.run(ctx)
+    except Exception:  # noqa: BLE001 - jobs record failures themselves; this is the last guard
+        log.exception("probe job crashed: %s", job.describe)
+        return []
+
+
+def run_round(
+    cfg: Config, *, selection: Selection | None = None, now: datetime | None = None
+) -> list[ProbeResult]:
+    """Run one round of every probe in the config (filtered by ``selection``); never raises for a
+    failed probe. Results come back in plan order; ``now`` pins the round's start time."""
+    jobs = plan(cfg, selection)
+    if not jobs:
+        return []
+    ctx = RoundContext(
+        cfg=cfg,
+        round_id=uuid.uuid4().hex[:16],
+        started_at=now or utcnow(),
+        started_monotonic=time.monotonic(),
+        tokens=TokenCache() if cfg.probe.reuse_tokens else None,
+    )
+    workers = max(1, min(int(cfg.probe.concurrency), len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="regwatch-probe") as pool:
+        futures = [pool.submit(_run_job, job, ctx) for job in jobs]
+        return [result for f in futures for result in f.result()]
