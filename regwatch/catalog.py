@@ -207,7 +207,7 @@ LOG_EGRESS = Metric(
 )  # fmt: skip
 LOG_REPO_FAILURES = Metric(
     "regwatch_log_repository_failures_total", "counter",
-    "Failed requests (5xx, 429) by repository in ingested logs; capped cardinality, overflow in __other__.",
+    "Bad requests (as in docs/slis.md: 5xx, 429, 499, 444) by repository in ingested logs; capped cardinality, overflow in __other__.",
     (*LOG_LABELS, "repository"), unit="short",
 )  # fmt: skip
 

@@ -102,11 +102,19 @@ def start_registry(workdir: Path, *, timeout: float = 20.0) -> LocalRegistry:
 
 def push_canary(url: str, *, repository: str = CANARY_REPOSITORY, tag: str = CANARY_TAG) -> str:
     """Build a small canary image and push it with regwatch's own OCI push client; return its digest."""
+    from regwatch.oci import OciError
     from regwatch.oci.image import build_image
-    from regwatch.oci.push import push_image
+    from regwatch.oci.push import PushClient
+    from regwatch.oci.transport import Deadline
 
     image = build_image(layer_sizes=[64 * 1024, 256 * 1024], seed=1)
-    return push_image(url, repository, tag, image)
+    try:
+        with PushClient(url, repository, deadline=Deadline(30.0)) as client:
+            client.authenticate()
+            report = client.push_image(image, tag)
+    except OciError as exc:
+        raise RegwatchError(f"pushing the demo canary to {url}: {exc}") from None
+    return str(report.manifest_digest)
 
 
 def demo_config(workdir: Path, registry: LocalRegistry | None) -> str:

@@ -72,8 +72,13 @@ def main(out: Path = HERE) -> None:
                 for _ in range(2):  # MISS then HIT
                     _curl("-A", "curl/sample", f"{ngx.url}/v2/platform/canary/blobs/{digest}")
             _curl("-A", "curl/sample", f"{ngx.url}/v2/")
-            _curl("-A", "curl/sample", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
-                  f"{ngx.url}/v2/platform/canary/manifests/v1")
+            _curl(
+                "-A",
+                "curl/sample",
+                "-H",
+                "Accept: application/vnd.oci.image.manifest.v1+json",
+                f"{ngx.url}/v2/platform/canary/manifests/v1",
+            )
             _curl("-A", "curl/sample", f"{ngx.url}/v2/platform/canary/manifests/missing")
         finally:
             ngx.stop()

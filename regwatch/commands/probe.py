@@ -1,4 +1,4 @@
-"""``regwatch probe``: first-attempt canary pulls through every region and auth path."""
+"""``regwatch probe``: canary pulls through every region and auth path, replication lag, protected tags."""
 
 from __future__ import annotations
 
@@ -11,16 +11,32 @@ from typing import Any
 
 import click
 
+from regwatch.catalog import PROBE_KINDS
 from regwatch.commands._context import AppContext
-from regwatch.commands._output import echo_json, echo_table, json_option, to_json
+from regwatch.commands._output import echo_json, format_table, json_option, to_json
 from regwatch.config import Config
 from regwatch.errors import ConfigError, UsageError
-from regwatch.probe import ProbeResult, Selection, plan, run_round, store_results
+from regwatch.probe import ProbeResult, Selection, load_previous_tags, plan, run_round, store_results
 from regwatch.probe.metrics import ProbeMetrics
 
 TABLE_COLUMNS = (
     "registry", "region", "auth_path", "canary", "result", "reason", "status", "bytes", "duration_s", "error",
 )  # fmt: skip
+REPLICATION_COLUMNS = (
+    "registry", "from_region", "region", "repository", "result", "reason", "lag_s", "digest", "duration_s", "error",
+)  # fmt: skip
+TAG_COLUMNS = (
+    "registry", "region", "repository", "tag", "present", "changed", "digest", "result", "reason", "status", "error",
+)  # fmt: skip
+
+
+def _short(text: str | None, n: int = 100) -> str | None:
+    return (text[:n] + "…") if text and len(text) > n else text
+
+
+def _digest(d: str | None) -> str | None:
+    """``sha256:`` and the first 12 hex digits, as people read digests in a table."""
+    return d[: d.index(":") + 13] if d and ":" in d else d
 
 
 def _row(r: ProbeResult) -> dict[str, Any]:
@@ -34,8 +50,53 @@ def _row(r: ProbeResult) -> dict[str, Any]:
         "status": r.status,
         "bytes": r.bytes,
         "duration_s": round(r.duration_seconds, 3),
-        "error": (r.error[:100] + "…") if r.error and len(r.error) > 100 else r.error,
+        "error": _short(r.error),
     }
+
+
+def _replication_row(r: ProbeResult) -> dict[str, Any]:
+    return {
+        "registry": r.registry,
+        "from_region": r.from_region,
+        "region": r.region,
+        "repository": r.repository,
+        "result": r.result,
+        "reason": r.reason,
+        "lag_s": round(r.lag_seconds, 3) if r.lag_seconds is not None else None,
+        "digest": _digest(r.manifest_digest),
+        "duration_s": round(r.duration_seconds, 3),
+        "error": _short(r.error),
+    }
+
+
+def _tag_row(r: ProbeResult) -> dict[str, Any]:
+    return {
+        "registry": r.registry,
+        "region": r.region,
+        "repository": r.repository,
+        "tag": r.tag,
+        "present": {True: "yes", False: "no", None: None}[r.present],
+        "changed": "yes" if r.changed else "no",
+        "digest": _digest(r.manifest_digest),
+        "result": r.result,
+        "reason": r.reason,
+        "status": r.status,
+        "error": _short(r.error),
+    }
+
+
+def format_results(results: list[ProbeResult]) -> str:
+    """One table per probe kind present, pulls first, separated by a blank line."""
+    tables = []
+    for kind, columns, row in (
+        ("pull", TABLE_COLUMNS, _row),
+        ("replication", REPLICATION_COLUMNS, _replication_row),
+        ("tag", TAG_COLUMNS, _tag_row),
+    ):
+        rows = [row(r) for r in results if r.kind == kind]
+        if rows:
+            tables.append(format_table(rows, columns))
+    return "\n\n".join(tables) if tables else format_table([])
 
 
 def write_metrics(path: str, metrics: ProbeMetrics) -> None:
@@ -61,11 +122,17 @@ class _Round:
             from prometheus_client import CollectorRegistry
 
             self.metrics = ProbeMetrics(CollectorRegistry())
+            self.metrics.init_config(cfg)
         self.failed_rounds = 0
         self.rounds = 0
 
     def run(self, *, stream: bool = False) -> list[ProbeResult]:
-        results = run_round(self.cfg, selection=self.selection)
+        previous = None
+        if self.cfg.protected_tags and self.selection.wants_kind("tag"):
+            # "changed" compares with the last digest stored, so it survives restarts
+            with self.app.store() as store:
+                previous = load_previous_tags(store)
+        results = run_round(self.cfg, selection=self.selection, previous_tags=previous)
         with self.app.store() as store:
             store_results(store, results)
         if self.metrics is not None and self.metrics_out:
@@ -79,7 +146,7 @@ class _Round:
             else:
                 echo_json(data)
         else:
-            echo_table([_row(r) for r in results], TABLE_COLUMNS)
+            click.echo(format_results(results))
         failed = sum(not r.ok for r in results)
         self.rounds += 1
         self.failed_rounds += bool(failed)
@@ -93,7 +160,20 @@ class _Round:
 @click.option("--registry", "registry", metavar="NAME", help="Only this registry.")
 @click.option("--region", "region", metavar="NAME", help="Only this region.")
 @click.option("--auth-path", "auth_path", metavar="NAME", help="Only this auth path.")
-@click.option("--canary", "canary", metavar="REF", help="Only this canary (repo:tag, repo@digest or repo).")
+@click.option(
+    "--canary",
+    "canary",
+    metavar="REF",
+    help="Only this canary or repository (repo:tag, repo@digest or repo; also a replication repository "
+    "or a protected repo:tag).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(PROBE_KINDS),
+    help="Only probes of this kind (repeatable). Default: every kind in the config.",
+)
 @click.option(
     "--metrics-out", type=click.Path(dir_okay=False), metavar="FILE",
     help="Write the probe metrics here after every round (text format, for node_exporter's textfile collector).",
@@ -114,23 +194,30 @@ def command(
     region: str | None,
     auth_path: str | None,
     canary: str | None,
+    kinds: tuple[str, ...],
     metrics_out: str | None,
     max_rounds: int | None,
 ) -> None:
-    """Pull every canary first-attempt through every region and auth path, and record the results.
+    """Run every probe in the config (canary pulls, replication, protected tags) and record the results.
 
-    Each probe is one pull as a cold node does it: fresh connections, auth challenge and token,
+    A pull probe is one pull as a cold node does it: fresh connections, auth challenge and token,
     manifest (an index resolved to the canary's platform), config and layers, each verified, no
-    retries. Results go to the store's probe_results table. With --once: one round, exit 0 when
-    every probe succeeded and 1 when any failed. Without: a round every probe.interval_seconds
-    (plus jitter) until interrupted.
+    retries. A replication probe pushes a fresh canary to one region and times its arrival in the
+    others. A tag probe records the digest each protected tag resolves to, in each region.
+    Results go to the store (probe_results, tag_observations). With --once: one round, exit 0 when
+    every probe succeeded and 1 when any failed (a protected tag missing or moved is a failure).
+    Without: a round every probe.interval_seconds (plus jitter) until interrupted.
     """
     cfg = app.config
-    selection = Selection(registry=registry, region=region, auth_path=auth_path, canary=canary)
+    selection = Selection(
+        registry=registry, region=region, auth_path=auth_path, canary=canary, kinds=tuple(kinds) or None
+    )
     if metrics_out and not Path(metrics_out).resolve().parent.is_dir():
         raise UsageError(f"--metrics-out {metrics_out}: directory does not exist")
     if not plan(cfg, selection):
-        raise ConfigError(f"{cfg.source}: nothing to probe (no registry with a region and a canary)")
+        raise ConfigError(
+            f"{cfg.source}: nothing to probe (no canary, replication or protected_tags entry matches)"
+        )
     rounds = _Round(app, cfg, selection, as_json, metrics_out)
     if once or max_rounds == 1:
         results = rounds.run()

@@ -225,11 +225,16 @@ def ingest_source(
             fh.seek(0)
             sniff = fh.read(HEAD_SNIFF)
             stream = fh
-        if not gz and (st.offset >= size or (st.offset == 0 and b"\n" not in sniff and len(sniff) < HEAD_SNIFF)):
+        if not gz and (
+            st.offset >= size or (st.offset == 0 and b"\n" not in sniff and len(sniff) < HEAD_SNIFF)
+        ):
             # nothing complete to read (yet); a reset is still recorded, so what the file holds
             # next is read from its start
+            if sniff:
+                with contextlib.suppress(IngestError):
+                    rep.format = _resolve_format(spec, sniff, source)
             if rep.reset:
-                _save_state(store, spec, source, st, None)
+                _save_state(store, spec, source, st, rep.format)
             return rep
         fmt = _resolve_format(spec, sniff, source)
         rep.format = fmt

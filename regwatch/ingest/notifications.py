@@ -14,11 +14,6 @@ from regwatch.store import Store
 
 MAX_ENVELOPE = 16 * 1024 * 1024
 
-_INSERT_REJECTS = """
-INSERT INTO ingest_rejects (ingested_at, source, line, reason, raw)
-SELECT CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP), ?, line, reason, raw FROM rw_rejects
-"""
-
 
 def store_envelope(
     store: Store, body: bytes, *, registry: str | None = None, region: str | None = None,
@@ -37,7 +32,9 @@ def store_envelope(
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         raise IngestError(f'{source}: not a notification envelope (no "events" list)')
     for i, ev in enumerate(doc["events"]):
-        if not isinstance(ev, dict) or not all(isinstance(ev.get(k), str) for k in ("id", "timestamp", "action")):
+        if not isinstance(ev, dict) or not all(
+            isinstance(ev.get(k), str) for k in ("id", "timestamp", "action")
+        ):
             raise IngestError(f"{source}: events[{i}]: needs string id, timestamp and action")
     conn = store.conn
     for stmt in sql_statements("macros"):

@@ -1,27 +1,44 @@
-"""Turn a byte range of a log source into a clean line file that DuckDB's CSV reader can scan.
+"""Get a byte range of a log source into DuckDB as numbered lines, without a Python loop per line.
 
-DuckDB parses the lines; this module only moves bytes. It works a block (up to 64 MiB) at a time with
-numpy and C-level bytes operations, never a Python loop per line: it finds line ends, and marks the
-few lines DuckDB must not see (invalid UTF-8, control bytes, over 64 KiB). Those lines are recorded
-as rejects and replaced by a marker line, so line numbers stay exact.
+DuckDB parses the lines; this module only moves and checks bytes. It reads a block (up to 64 MiB) at
+a time into one reused buffer and checks the whole block with C-level bytes operations: line ends,
+control bytes, UTF-8 and line lengths. The few lines DuckDB must not see (invalid UTF-8, control
+bytes, over 64 KiB) are recorded as rejects and replaced by a marker line, so line numbers stay
+exact. A clean plain file is not copied at all: ``create_raw_view`` lets DuckDB's CSV reader scan it
+in place, in parts side by side.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import numpy as np
+import duckdb
 
 MAX_LINE = 64 * 1024  # longer lines are rejected
 RAW_CUT = 4096  # rejected lines are stored cut to this many bytes
 BLOCK = 64 * 1024 * 1024
 MARKER = b"#regwatch-rejected#"
+PART_MIN_LINES = 200_000  # a batch is split into parallel scans only above this many lines per part
 
 # bytes that never occur in a text log line (tab is allowed; a CR right before LF is stripped)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+# every byte but the C0 controls and DEL: deleting these from a block leaves its controls (LF, TAB too)
+_NOT_CONTROL = bytes(b for b in range(256) if 32 <= b != 127)
+
+# One part of the raw lines of a clean line file: `count` lines after the first `skip`, numbered from
+# `first`. read_csv with a delimiter, quote and escape that never occur gives one VARCHAR per line
+# (empty lines included). WITH ORDINALITY numbers rows in file order, which keeps a scan on one
+# thread: a big batch is cut into parts (one per DuckDB thread) that are scanned side by side.
+_PART = """SELECT * FROM (
+    SELECT CAST({first} + ordinality AS BIGINT) AS line, raw
+    FROM read_csv({path}, columns = {{'raw': 'VARCHAR'}}, delim = '\\x01', quote = '', escape = '',
+                  header = false, auto_detect = false, new_line = '\\n', strict_mode = false,
+                  max_line_size = 1048576, skip = {skip}) WITH ORDINALITY
+    LIMIT {count})"""
 
 
 @dataclass
@@ -40,6 +57,24 @@ class Chunk:
     nbytes: int = 0
     lines: int = 0
     rejects: list[Reject] = field(default_factory=list)
+
+
+def create_raw_view(conn: duckdb.DuckDBPyConnection, path: str, *, first_line: int, lines: int) -> None:
+    """Create the temp view ``rw_raw(line, raw)``: the first ``lines`` lines of the clean line file
+    ``path``, numbered from ``first_line``.
+
+    A big batch is read as one part per DuckDB thread, each a CSV scan of its own range of lines
+    (numbering rows keeps a scan on one thread; parts let the format SQL above them run in parallel).
+    """
+    row = conn.execute("SELECT current_setting('threads')").fetchone()
+    parts = max(1, min(int(row[0]) if row else 1, lines // PART_MIN_LINES))
+    quoted = "'" + path.replace("'", "''") + "'"
+    bounds = [lines * i // parts for i in range(parts + 1)]
+    selects = [
+        _PART.format(first=int(first_line) - 1 + a, path=quoted, skip=int(a), count=int(b - a))
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
+    conn.execute("CREATE OR REPLACE TEMP VIEW rw_raw AS\n" + "\nUNION ALL\n".join(selects))
 
 
 def _raw_text(data: bytes) -> str:
@@ -61,24 +96,94 @@ def _line_reason(line: bytes) -> str | None:
     return None
 
 
-def _dirty_block(block: bytes) -> bool:
-    """True when some line of a block (ending in LF) needs a look: a cheap whole-block test."""
-    arr = np.frombuffer(block, dtype=np.uint8)
-    if np.any((arr < 32) & (arr != 9) & (arr != 10)) or np.any(arr == 127):
-        return True
-    ends = np.flatnonzero(arr == 10)
-    if ends.size and (ends[0] > MAX_LINE or (ends.size > 1 and int(np.diff(ends).max()) > MAX_LINE + 1)):
-        return True
-    if not block.isascii():
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError:
+def _has_long_line(buf: bytearray, end: int) -> bool:
+    """Whether ``buf[:end]`` (whole lines) holds a line over MAX_LINE bytes.
+
+    Such a line covers a multiple of MAX_LINE / 2, so looking at the line around each of those
+    points is enough: a few thousand C-level searches for a block, each stopping at a line end.
+    """
+    for x in range(0, end, MAX_LINE // 2):
+        nxt = buf.find(b"\n", x, end)
+        if (nxt if nxt >= 0 else end) - buf.rfind(b"\n", 0, x) - 1 > MAX_LINE:
             return True
     return False
 
 
+def _count_clean_lines(buf: bytearray, end: int, total: int) -> int | None:
+    """Lines in ``buf[:end]`` (whole lines), or None when one of them needs a look (see copy_clean).
+
+    ``buf[end:total]`` is the start of the next line; it is checked too when the buffer is full (so
+    that the block is not copied): a bad byte there only sends this block down the slow path early.
+    """
+    data: bytes | bytearray = buf if total == len(buf) else bytes(memoryview(buf)[:end])
+    controls = data.translate(None, _NOT_CONTROL)
+    lines = controls.count(b"\n")
+    if len(controls) != lines + controls.count(b"\t"):
+        return None
+    if not data.isascii():
+        try:  # not final: a character cut at the end of a full buffer is completed by the next read
+            codecs.utf_8_decode(data, "strict", False)
+        except UnicodeDecodeError:
+            return None
+    if _has_long_line(buf, end):
+        return None
+    return lines
+
+
+def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
+    """Read up to ``want`` bytes into ``buf[start:]`` (readinto when the stream has it: no copies)."""
+    readinto = getattr(src, "readinto", None)
+    got = 0
+    with memoryview(buf) as view:
+        while got < want:
+            if readinto is not None:
+                n = readinto(view[start + got : start + want]) or 0
+            else:
+                data = src.read(want - got)
+                n = len(data)
+                view[start + got : start + got + n] = data
+            if not n:
+                break
+            got += n
+    return got
+
+
+def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tuple[memoryview, int | None]]:
+    """Yield ``(block, lines)`` for consecutive blocks of whole lines of ``src`` (at most ``limit`` bytes).
+
+    ``lines`` is the block's line count, or None when some line of it needs a look (control byte,
+    not UTF-8, too long). A block is a view of a reused buffer: valid until the next one is asked
+    for. A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
+    """
+    buf = bytearray(BLOCK if limit is None else max(1, min(BLOCK, limit)))
+    have = 0  # bytes of an unfinished line at the start of buf
+    remaining = limit
+    while True:
+        if have == len(buf):  # one line longer than the buffer: make room
+            buf = buf + bytearray(len(buf))
+        want = len(buf) - have if remaining is None else min(len(buf) - have, remaining)
+        n = _fill(src, buf, have, want) if want > 0 else 0
+        if remaining is not None:
+            remaining -= n
+        total = have + n
+        if not n:
+            if have and final:
+                last = bytes(memoryview(buf)[:have]) + b"\n"
+                tail = bytearray(last)
+                with memoryview(tail) as view:
+                    yield view, _count_clean_lines(tail, len(tail), len(tail))
+            return
+        end = buf.rfind(b"\n", 0, total) + 1
+        if end:
+            lines = _count_clean_lines(buf, end, total)
+            with memoryview(buf) as view:
+                yield view[:end], lines
+            buf[: total - end] = buf[end:total]
+        have = total - end if end else total
+
+
 def _clean_block(block: bytes, first_line: int, rejects: list[Reject]) -> bytes:
-    """Rewrite a dirty block: strip CRs before LF, replace refused lines by the marker."""
+    """Rewrite a block needing a look: strip CRs before LF, replace refused lines by the marker."""
     lines = block.split(b"\n")  # rare path: only blocks holding a refused line get here
     lines.pop()  # the block ends with LF
     out = []
@@ -92,50 +197,27 @@ def _clean_block(block: bytes, first_line: int, rejects: list[Reject]) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[bytes]:
-    """Yield blocks ending with LF from ``src`` (at most ``limit`` bytes).
-
-    A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
-    """
-    pending = b""
-    remaining = limit
-    while True:
-        want = BLOCK if remaining is None else min(BLOCK, remaining)
-        data = src.read(want) if want > 0 else b""
-        if remaining is not None:
-            remaining -= len(data)
-        if not data:
-            break
-        data = pending + data
-        cut = data.rfind(b"\n") + 1
-        pending = data[cut:]
-        if cut:
-            yield data[:cut]
-    if pending and final:
-        yield pending + b"\n"
-
-
 def copy_clean(src: BinaryIO, dest: BinaryIO, limit: int | None, *, first_line: int, final: bool) -> Chunk:
-    """Copy complete lines from ``src`` to ``dest``, cleaning dirty blocks; count bytes and lines."""
+    """Copy complete lines from ``src`` to ``dest``, cleaning blocks that need it; count bytes and lines."""
     chunk = Chunk()
-    for block in iter_blocks(src, limit, final=final):
-        if not block:
-            continue
-        n = block.count(b"\n")
+    for block, lines in iter_blocks(src, limit, final=final):
         chunk.nbytes += len(block)
-        if _dirty_block(block):
-            block = _clean_block(block, first_line + chunk.lines, chunk.rejects)
-        dest.write(block)
-        chunk.lines += n
+        if lines is None:
+            data = bytes(block)
+            lines = data.count(b"\n")
+            dest.write(_clean_block(data, first_line + chunk.lines, chunk.rejects))
+        else:
+            dest.write(block)
+        chunk.lines += lines
     return chunk
 
 
 def scan_clean(src: BinaryIO, limit: int | None) -> tuple[int, int, bool]:
     """Scan a plain file range without copying: (bytes of complete lines, lines, clean?)."""
-    nbytes = lines = 0
-    for block in iter_blocks(src, limit, final=False):
-        if _dirty_block(block):
-            return nbytes, lines, False
+    nbytes = total = 0
+    for block, lines in iter_blocks(src, limit, final=False):
+        if lines is None:
+            return nbytes, total, False
         nbytes += len(block)
-        lines += block.count(b"\n")
-    return nbytes, lines, True
+        total += lines
+    return nbytes, total, True

@@ -1,5 +1,7 @@
 """The pull side of the OCI distribution spec, as a first-attempt client with hard limits.
 
+(The push side, :class:`~regwatch.oci.push.PushClient`, builds on this class.)
+
 One :class:`RegistryClient` serves one pull of one repository: it owns a fresh connection pool,
 retries nothing, follows redirects itself (dropping the registry's ``Authorization`` when a
 redirect leaves the registry's origin), and bounds every size and the overall time. Every failure
@@ -14,7 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
@@ -117,9 +119,16 @@ class RegistryClient:
         verify: bool | str = True,
         limits: Limits | None = None,
         tokens: TokenCache | None = None,
+        actions: str = "pull",
+        extra_scopes: tuple[str, ...] = (),
+        request_timeout: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.repository = repository
+        #: Bearer scopes asked for: this repository with ``actions``, then ``extra_scopes``.
+        self.scopes = (f"repository:{repository}:{actions}", *extra_scopes)
+        #: Cap on one request's socket timeout (default: whatever is left of the deadline).
+        self.request_timeout = request_timeout
         self.deadline = deadline
         self.credentials = credentials
         self.verify = verify
@@ -149,7 +158,7 @@ class RegistryClient:
         """Close the connection pool."""
         self.session.close()
 
-    def __enter__(self) -> RegistryClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -157,20 +166,39 @@ class RegistryClient:
 
     # --- HTTP ------------------------------------------------------------------------------------
 
+    def _timeout(self, doing: str) -> float:
+        left = self.deadline.check(doing)
+        return min(left, self.request_timeout) if self.request_timeout else left
+
     def _get(
         self, url: str, doing: str, headers: dict[str, str] | None = None, *, auth: bool = True
     ) -> requests.Response:
         """GET with redirects followed by hand; the body is left unread (streamed)."""
+        return self._request("GET", url, doing, headers, auth=auth)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        doing: str,
+        headers: dict[str, str] | None = None,
+        *,
+        auth: bool = True,
+        body: bytes | None = None,
+        follow: bool = True,
+    ) -> requests.Response:
+        """One request; redirects followed by hand when ``follow`` (GET/HEAD); the body is streamed."""
         hdrs = dict(headers or {})
         if auth and self._authorization:
             hdrs["Authorization"] = self._authorization
         origin = _origin(url)
         for _ in range(self.limits.max_redirects + 1):
-            left = self.deadline.check(doing)
+            timeout = self._timeout(doing)
             try:
-                resp = self.session.get(
-                    url, headers=hdrs, stream=True, allow_redirects=False, verify=self.verify, timeout=left
-                )
+                resp = self.session.request(
+                    method, url, headers=hdrs, data=body, stream=True, allow_redirects=False,
+                    verify=self.verify, timeout=timeout,
+                )  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - classified into a reason or re-raised
                 raise classify(exc, self.deadline, doing) from None
             self.last_status = resp.status_code
@@ -181,7 +209,7 @@ class RegistryClient:
                     f"{len(resp.raw.headers)} response headers (limit {self.limits.max_headers}) while {doing}",
                     status=resp.status_code,
                 )
-            if resp.status_code not in (301, 302, 303, 307, 308):
+            if not follow or resp.status_code not in (301, 302, 303, 307, 308):
                 return resp
             location = resp.headers.get("Location")
             resp.close()
@@ -280,12 +308,12 @@ class RegistryClient:
         if urlsplit(realm).scheme not in ("http", "https") or not urlsplit(realm).hostname:
             raise OciError("token_error", "Bearer challenge without an http(s) realm", status=401)
         service = params.get("service", "")
-        scope = f"repository:{self.repository}:pull"
+        scope = " ".join(self.scopes)
         user = self.credentials.username if self.credentials else ""
         key = (realm, service, scope, user)
         if self.tokens is not None and (cached := self.tokens.get(key)):
             return cached
-        query = {"scope": scope, **({"service": service} if service else {})}
+        query = [("scope", s) for s in self.scopes] + ([("service", service)] if service else [])
         url = realm + ("&" if urlsplit(realm).query else "?") + urlencode(query)
         headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
         doing = "fetching a token"
@@ -368,6 +396,39 @@ class RegistryClient:
         declared_type = doc.get("mediaType")
         mt = declared_type if isinstance(declared_type, str) else content_type
         return Fetched(raw, mt, doc)
+
+    def head_manifest(self, reference: str) -> Digest | None:
+        """The digest ``reference`` resolves to (``HEAD``, else ``GET`` and hash), or None on a 404.
+
+        ``HEAD`` answers with ``Docker-Content-Digest``; a registry that refuses ``HEAD`` (405) or
+        answers it without that header is asked with ``GET``, and the body is hashed (and verified).
+        """
+        doing = f"checking manifest {reference}"
+        url = f"{self.base_url}/v2/{self.repository}/manifests/{quote(reference, safe=':@')}"
+        resp = self._request("HEAD", url, doing, {"Accept": media.MANIFEST_ACCEPT})
+        if resp.status_code == 404:
+            resp.close()
+            return None
+        if resp.status_code == 200:
+            header = resp.headers.get("Docker-Content-Digest", "").strip()
+            resp.close()
+            if header:
+                try:
+                    return parse_digest(header, "Docker-Content-Digest")
+                except OciError:
+                    raise OciError("protocol", "Docker-Content-Digest is not a digest", status=200) from None
+        elif resp.status_code == 405:
+            resp.close()
+        else:
+            raise self._fail(resp, doing)
+        try:
+            fetched = self.fetch_manifest(reference)
+        except OciError as exc:
+            if exc.reason == "not_found":
+                return None
+            raise
+        algo = reference.split(":", 1)[0] if reference.startswith(("sha256:", "sha512:")) else "sha256"
+        return digest_of(fetched.raw, algo)
 
     def resolve(self, reference: str, platform: str) -> ImageManifest:
         """Fetch the manifest for ``reference``, resolving an index to ``platform`` (os/arch[/variant])."""

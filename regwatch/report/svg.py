@@ -178,7 +178,11 @@ def percent(v: float) -> str:
 
 
 def seconds(v: float) -> str:
-    """Format seconds for an axis."""
+    """Format seconds for an axis: milliseconds below a second, so small ticks stay distinct."""
+    if v == 0:
+        return "0s"
+    if abs(v) < 1:
+        return f"{v * 1000:.3g}ms"
     return f"{_fmt(v)}s" if v < 100 else f"{v:.0f}s"
 
 

@@ -39,8 +39,8 @@ CREATE TABLE tag_observations (
     tag             VARCHAR   NOT NULL,
     digest          VARCHAR,              -- NULL when the tag is absent
     present         BOOLEAN   NOT NULL,
-    changed         BOOLEAN   NOT NULL,   -- digest differs from the previous observation
-    previous_digest VARCHAR,
+    changed         BOOLEAN   NOT NULL,   -- a move: present, at a digest other than the last digest seen
+    previous_digest VARCHAR,              -- the last digest seen before this observation (NULL: none yet)
     status          INTEGER
 );
 

@@ -55,6 +55,8 @@ class Backends:
     evaluate_slos: Callable[..., Sequence[Any]]
     log_counters: Callable[[Store, Config], dict[str, Any]]
     envelope_error: type[Exception]
+    # Store -> {(registry, region, repository, tag): last digest seen}, so tag moves survive restarts
+    previous_tags: Callable[[Store], Any] | None = None
 
 
 def real_backends() -> Backends:
@@ -78,6 +80,7 @@ def real_backends() -> Backends:
         evaluate_slos=slo.evaluate_slos,
         log_counters=slo.log_counters,
         envelope_error=IngestError,
+        previous_tags=probe.load_previous_tags,
     )
 
 
@@ -110,6 +113,9 @@ class Jobs:
         self.first_round_done = threading.Event()
         self.abandoned = threading.Event()  # a probe round was left running at stop
         self.scheduler: BackgroundScheduler | None = None
+        init = getattr(probe_metrics, "init_config", None)
+        if callable(init):
+            init(cfg)  # replication and tag-move counters exist at 0 before the first round
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -184,10 +190,13 @@ class Jobs:
         """Run a round on a helper thread so that stopping need not wait for slow pulls."""
         box: dict[str, Any] = {}
         done = threading.Event()
+        kwargs: dict[str, Any] = {}
+        if self.cfg.protected_tags and self.backends.previous_tags is not None:
+            kwargs["previous_tags"] = self.writer.call("probe", self.backends.previous_tags)
 
         def work() -> None:
             try:
-                box["results"] = list(self.backends.run_round(self.cfg))
+                box["results"] = list(self.backends.run_round(self.cfg, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - re-raised on the job thread
                 box["error"] = exc
             finally:

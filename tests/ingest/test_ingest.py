@@ -106,7 +106,7 @@ def test_refused_authentication_has_no_completion_record(store: Store, samples: 
     # lines 4-5: the "error authorizing context" warning and the access line of an anonymous GET /v2/
     got = _rows(
         store,
-        "SELECT line, method, route, status, bytes_sent, duration_s, user_agent, \"user\" FROM requests "
+        'SELECT line, method, route, status, bytes_sent, duration_s, user_agent, "user" FROM requests '
         "ORDER BY line LIMIT 1",
     )
     assert got == [(4, "GET", "ping", 401, 87, None, None, None)]
@@ -136,7 +136,8 @@ def test_notifications_file_and_envelope(store: Store, samples: Path) -> None:
     # 16 envelopes of one event each: 2 registries (json, text) x (push + pull) x (3 blobs + 1 manifest)
     assert (rep.format, rep.accepted, rep.ignored, rep.rejected) == ("notifications", 16, 0, 0)
     assert _rows(store, "SELECT action, count(*) FROM audit_events GROUP BY ALL ORDER BY ALL") == [
-        ("pull", 8), ("push", 8)
+        ("pull", 8),
+        ("push", 8),
     ]
     body = (samples / "notifications.jsonl").read_bytes().splitlines()[0]
     assert store_envelope(store, body) == 0  # already stored
@@ -210,7 +211,9 @@ def test_growth_partial_line_rotation_gz_stdin(store: Store, tmp_path: Path) -> 
     (z,) = ingest(store, [IngestSpec(path=str(gz))])
     assert (z.format, z.accepted) == ("nginx", 2)  # detected through the compression: combined lines
     assert ingest(store, [IngestSpec(path=str(gz))])[0].accepted == 0
-    res = CliRunner().invoke(cli, ["--db", store.path + "2", "ingest", "--json", "-"], input=ACCESS.format(i=5))
+    res = CliRunner().invoke(
+        cli, ["--db", store.path + "2", "ingest", "--json", "-"], input=ACCESS.format(i=5)
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["files"] == [
         {"source": "-", "format": "nginx", "accepted": 1, "ignored": 0, "rejected": 0, "reset": False,
@@ -252,7 +255,9 @@ def test_bad_input_kinds(tmp_path: Path) -> None:
          "reject_reasons": {"binary": 1, "invalid_utf8": 1, "malformed": 1, "too_long": 1, "truncated": 1}}
     ]  # fmt: skip
     with duckdb.connect(db, read_only=True) as conn:
-        got = conn.execute("SELECT line, reason, length(raw), raw FROM ingest_rejects ORDER BY line").fetchall()
+        got = conn.execute(
+            "SELECT line, reason, length(raw), raw FROM ingest_rejects ORDER BY line"
+        ).fetchall()
     # raw lengths by hand: line 2 is 85 characters ({ "msg" : "response completed" , "time" :
     # "2026-11-27T20:52:20Z" , "http.request.method" : "GET" = 1+5+1+20+1+6+1+22+1+21+1+5), line 3 is
     # 38 (1+5+1+20+1+9+1), line 4 is 10 (3 control bytes, " binary"), line 5 is 11 (each invalid byte
@@ -288,7 +293,9 @@ def test_config_logs_entries_drive_ingest(tmp_path: Path, samples: Path) -> None
         f"log_format: '{LOG_FORMAT}'}}\n"
         f"  - {{path: '{samples / 'distribution-*.log'}', registry: main, region: us}}\n"
     )
-    res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", str(tmp_path / "x.duckdb"), "ingest", "--json"])
+    res = CliRunner().invoke(
+        cli, ["--config", str(cfg), "--db", str(tmp_path / "x.duckdb"), "ingest", "--json"]
+    )
     assert res.exit_code == 0, res.output
     got = [(Path(f["source"]).name, f["format"], f["accepted"]) for f in json.loads(res.output)["files"]]
     assert got == [("nginx-access.log", "nginx", 7), ("distribution-json.log", "distribution", 28),
@@ -345,11 +352,17 @@ def test_timestamps_honour_offsets_and_are_stored_in_utc(store: Store, tmp_path:
     (a,) = ingest(store, [IngestSpec(path=str(iso), log_format='$remote_addr [$time_iso8601] "$request" '
                                      "$status $body_bytes_sent $request_time")])  # fmt: skip
     msec = tmp_path / "msec.log"
-    msec.write_text('1795816340.123 10.3.3.3 "GET /v2/_catalog HTTP/1.1" 401 99\n')  # 2026-11-27 21:52:20.123Z
-    (b,) = ingest(store, [IngestSpec(path=str(msec), log_format='$msec $remote_addr "$request" $status $bytes_sent')])
+    msec.write_text(
+        '1795816340.123 10.3.3.3 "GET /v2/_catalog HTTP/1.1" 401 99\n'
+    )  # 2026-11-27 21:52:20.123Z
+    (b,) = ingest(
+        store, [IngestSpec(path=str(msec), log_format='$msec $remote_addr "$request" $status $bytes_sent')]
+    )
     assert (a.accepted, b.accepted) == (1, 1)
-    assert _rows(store, "SELECT client_ip, ts, route, status, duration_s FROM requests WHERE request_id IS NULL "
-                        "ORDER BY ts") == [  # fmt: skip
+    assert _rows(
+        store,
+        "SELECT client_ip, ts, route, status, duration_s FROM requests WHERE request_id IS NULL ORDER BY ts",
+    ) == [  # fmt: skip
         ("10.2.2.2", datetime(2026, 11, 27, 21, 52, 20), "ping", 200, 0.004),
         ("10.3.3.3", datetime(2026, 11, 27, 21, 52, 20, 123000), "catalog", 401, None),
     ]

@@ -101,7 +101,9 @@ def test_kill_9_on_first_ingest_leaves_nothing(tmp_path: Path) -> None:
         pass
     assert _kill_before_commit(db, log) == n
     with open_store(str(db)) as s:
-        assert s.fetchall("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM ingest_files)") == [(0, 0)]
+        assert s.fetchall("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM ingest_files)") == [
+            (0, 0)
+        ]
         (rep,) = ingest(s, [IngestSpec(path=str(log))])
         assert rep.accepted == n
         assert s.fetchall("SELECT count(*), count(DISTINCT request_id) FROM requests") == [(n, n)]

@@ -31,7 +31,9 @@ def test_follow_tails_and_rotates(tmp_path: Path) -> None:
 
     def rows() -> list[tuple[str, int]]:
         with open_store(db) as s:
-            return [(r[0], r[1]) for r in s.fetchall("SELECT client_ip, line FROM requests ORDER BY client_ip")]
+            return [
+                (r[0], r[1]) for r in s.fetchall("SELECT client_ip, line FROM requests ORDER BY client_ip")
+            ]
 
     def wait_for(n: int) -> None:
         deadline = time.monotonic() + 30

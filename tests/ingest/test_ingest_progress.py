@@ -26,7 +26,9 @@ def test_frames() -> None:
     )
     assert bar.frame("-", "read", 1_500_000, 0) == f"{'-':<32} read         1.5 MB"  # stdin: size unknown
     long = "a" * 40 + ".log"
-    assert bar.frame(long, "parse", 1000, 1000).startswith("…" + long[-31:] + " parse [" + "#" * 30 + "] 100.0%")
+    assert bar.frame(long, "parse", 1000, 1000).startswith(
+        "…" + long[-31:] + " parse [" + "#" * 30 + "] 100.0%"
+    )
 
 
 def test_no_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ def _columns_holding(db: str, needle: str) -> list[str]:
             "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
         ).fetchall()
         for table, column in cols:
-            n = conn.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [needle]).fetchone()
+            n = conn.execute(
+                f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [needle]
+            ).fetchone()
             if n and n[0]:
                 found.append(f"{table}.{column}")
     return found

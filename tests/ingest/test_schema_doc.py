@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import ROOT
-
 from regwatch.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _documented() -> dict[str, list[str]]:
@@ -25,7 +25,7 @@ def _documented() -> dict[str, list[str]]:
     return out
 
 
-def test_every_column_is_documented(store: Store, tmp_path: Path) -> None:
+def test_every_column_is_documented(store: Store) -> None:
     actual: dict[str, list[str]] = {}
     for table, column in store.fetchall(
         "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from regwatch.catalog import BURN_POLICY, BURN_WINDOWS
 from regwatch.config import parse_config
 from regwatch.slo import evaluate_slos
-from regwatch.slo.burn import burn_rate, decide_state, error_budget, error_ratio, needed_windows, sli_ratio
+from regwatch.slo.burn import (
+    budget_fraction,
+    burn_rate,
+    decide_state,
+    error_budget,
+    error_ratio,
+    needed_windows,
+    sli_ratio,
+)
 from regwatch.slo.windows import burn_window_seconds, count_in_windows, in_window, window_starts
 from regwatch.store import Store
 
@@ -25,7 +33,8 @@ def test_burn_is_error_ratio_over_budget(good: int, bad: int, objective: float) 
     if good + bad == 0:
         assert burn is None and sli_ratio(good, bad) is None and error_ratio(good, bad) is None
         return
-    assert burn == pytest.approx((bad / (good + bad)) / (1 - objective), rel=1e-9)
+    assert burn == (bad / (good + bad)) / budget_fraction(objective)
+    assert budget_fraction(objective) == pytest.approx(1 - objective, abs=1e-12)
     assert sli_ratio(good, bad) + error_ratio(good, bad) == pytest.approx(1.0)  # type: ignore[operator]
     budget = error_budget(good, bad, objective)
     # remaining ratio = 1 - burn over the window

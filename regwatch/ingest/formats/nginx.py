@@ -61,13 +61,13 @@ def compile_format(log_format: str | None) -> CompiledFormat:
     m = re.match(r"^escape=(\w+)\s+", text)
     if m:
         json_mode = m.group(1) == "json"
-        text = text[m.end():]
+        text = text[m.end() :]
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         text = text[1:-1]
     if json_mode or (text.startswith("{") and text.endswith("}")):
         pairs = re.findall(r'"([^"]+)"\s*:\s*"?\$\{?(\w+)\}?"?', text)
         if not pairs:
-            raise ConfigError(f"log_format: no \"key\": \"$variable\" pairs in JSON format {text!r}")
+            raise ConfigError(f'log_format: no "key": "$variable" pairs in JSON format {text!r}')
         return CompiledFormat(True, None, tuple(v for _, v in pairs), tuple(k for k, _ in pairs))
     parts: list[str] = []
     variables: list[str] = []

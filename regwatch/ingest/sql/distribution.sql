@@ -4,7 +4,7 @@
 -- status, duration_s) (completion lines of the previous batch still waiting for their access line).
 -- Named parameters: registry, region, source.
 -- Output temp tables: rw_rows (request rows), rw_rejects (line, reason, raw), rw_carry_out.
--- Statements are separated by lines holding only "-- @@".
+-- Statements are separated by lines holding only the separator comment (two dashes, two at signs).
 --
 -- Cost notes (this runs over millions of lines): rw_raw is scanned once, by statement 1, and the raw
 -- text is kept only for rejected lines. Lines are classified with starts_with/contains before any
@@ -12,7 +12,10 @@
 -- only lines outside that strict shape (escaped quotes, odd spacing) pay for the capturing regex,
 -- which accepts exactly what it always did.
 
--- 1. classify and parse every line once
+-- 1. classify and parse every line once, into one list of fields per request line:
+--    [time, request id, method, uri, client, user agent, status, bytes, duration, user].
+--    Conditions are CASE expressions, which evaluate each branch only on the rows that reach it
+--    (AND/OR in a projection evaluate every operand on every row).
 CREATE OR REPLACE TEMP TABLE rw_p AS
 WITH k AS (
     SELECT line, raw,
@@ -30,9 +33,30 @@ WITH k AS (
             ELSE 'access'
         END AS kind
     FROM rw_raw
-), parsed AS (
+), s AS (
+    -- access lines: the strict shape (no quote, bracket or backslash where the line is cut, a referer
+    -- without quotes) is cut with split_part; the rest pays for the capturing regex
     SELECT line, kind, raw,
-        CASE WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, [
+        CASE WHEN kind <> 'access' THEN NULL
+        WHEN regexp_matches(raw,
+            '^[^\s"\[\]]+ [^\s"\[\]]+ [^\s"\[\]]+ \[[^\[\]"]+\] "[^\s"]+ [^\s"]+(?: [^\s"]+)?" \d{3} (?:\d+|-) "[^"\\]*" "(?:[^"\\]|\\.)*"$')
+        THEN 'strict'
+        WHEN regexp_matches(raw,
+            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$')
+        THEN 'regex'
+        END AS shape
+    FROM k
+), c AS (
+    SELECT line, kind, raw, shape,
+        CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
+        CASE WHEN shape = 'regex' THEN regexp_extract(raw,
+            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$',
+            ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua']) END AS x
+    FROM s
+), p AS (
+    SELECT line, kind, raw,
+        CASE
+        WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, [
             '$."time"', '$."http.request.id"', '$."http.request.method"', '$."http.request.uri"',
             '$."http.request.remoteaddr"', '$."http.request.useragent"', '$."http.response.status"',
             '$."http.response.written"', '$."http.response.duration"', '$."auth.user.name"']))
@@ -42,55 +66,52 @@ WITH k AS (
             rw_logfmt(raw, 'http\.request\.useragent'), rw_logfmt(raw, 'http\.response\.status'),
             rw_logfmt(raw, 'http\.response\.written'), rw_logfmt(raw, 'http\.response\.duration'),
             rw_logfmt(raw, 'auth\.user\.name')]
-        END AS f,
-        CASE WHEN kind <> 'access' THEN NULL
-        -- the strict shape: no quote, bracket or backslash where split_part cuts, a referer without quotes
-        WHEN regexp_matches(raw,
-            '^[^\s"\[\]]+ [^\s"\[\]]+ [^\s"\[\]]+ \[[^\[\]"]+\] "[^\s"]+ [^\s"]+(?: [^\s"]+)?" \d{3} (?:\d+|-) "[^"\\]*" "(?:[^"\\]|\\.)*"$')
-        THEN {'ip': split_part(raw, ' ', 1), 'user': split_part(raw, ' ', 3),
-              'ts': split_part(split_part(split_part(raw, '"', 1), '[', 2), ']', 1),
-              'method': split_part(split_part(raw, '"', 2), ' ', 1), 'uri': split_part(split_part(raw, '"', 2), ' ', 2),
-              'status': split_part(split_part(raw, '"', 3), ' ', 2), 'bytes': split_part(split_part(raw, '"', 3), ' ', 3),
-              'ua': left(substr(raw, strpos(raw, '" "') + 3), -1)}
-        WHEN regexp_matches(raw,
-            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$')
-        THEN regexp_extract(raw,
-            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$',
-            ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua'])
-        END AS a
-    FROM k
-), v AS (
-    SELECT line, kind, raw, f, a,
-        CASE WHEN f IS NOT NULL THEN rw_utc(f[1]) WHEN a IS NOT NULL THEN rw_utc_clf(a.ts) END AS ts,
-        CASE
-            WHEN kind = 'json_other' THEN NOT ends_with(raw, '}')  -- lines carrying no request: truncation only
-            WHEN kind IN ('text_other', 'text_done', 'text_authfail') THEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ')
-            ELSE false
-        END AS bad_other
-    FROM parsed
+        WHEN shape = 'strict' THEN [
+            split_part(split_part(q[1], '[', 2), ']', 1), NULL, split_part(q[2], ' ', 1), split_part(q[2], ' ', 2),
+            split_part(q[1], ' ', 1),
+            CASE WHEN len(q) = 7 THEN q[6] ELSE left(substr(raw, strpos(raw, '" "') + 3), -1) END,
+            split_part(q[3], ' ', 2), split_part(q[3], ' ', 3), NULL, split_part(q[1], ' ', 3)]
+        WHEN shape = 'regex' THEN [x.ts, NULL, x.method, x.uri, x.ip, x.ua, x.status, x.bytes, NULL, x.user]
+        END AS f
+    FROM c
+), t AS (
+    SELECT line, kind, raw, f,
+        CASE WHEN kind = 'access' THEN rw_utc_clf(f[1]) WHEN f IS NOT NULL THEN rw_utc(f[1]) END AS ts
+    FROM p
 ), r AS (
-    SELECT line, kind, raw, f, a, ts,
-        bad_other
-        OR (kind IN ('json_done', 'json_authfail') AND (f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL))
-        OR (kind IN ('text_done', 'text_authfail') AND (ts IS NULL OR f[3] IS NULL OR f[4] IS NULL))
-        OR (kind = 'access' AND a IS NULL AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d'))
-        OR (kind = 'access' AND a IS NOT NULL AND ts IS NULL) AS bad
-    FROM v
+    SELECT line, kind, raw, f, ts,
+        CASE kind
+        WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
+        WHEN 'access' THEN
+            CASE WHEN f IS NULL AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
+                     THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
+                 WHEN f IS NOT NULL AND ts IS NULL THEN 'malformed' END
+        WHEN 'json_done' THEN
+            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+        WHEN 'json_authfail' THEN
+            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+        WHEN 'text_other' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
+        WHEN 'text_done' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                      OR f[4] IS NULL THEN 'malformed' END
+        WHEN 'text_authfail' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                      OR f[4] IS NULL THEN 'malformed' END
+        END AS reject
+    FROM t
 )
-SELECT line, kind, ts,
-    CASE WHEN f IS NOT NULL THEN f[2] END AS id,
-    coalesce(f[3], a.method) AS method,
-    coalesce(f[4], a.uri) AS uri,
-    CASE WHEN f IS NOT NULL THEN rw_strip_port(f[5]) ELSE a.ip END AS ip,
-    nullif(coalesce(f[6], a.ua), '') AS ua,
-    TRY_CAST(coalesce(f[7], a.status) AS SMALLINT) AS status,
-    TRY_CAST(coalesce(f[8], a.bytes) AS BIGINT) AS nbytes,
-    CASE WHEN f IS NOT NULL THEN rw_go_duration(f[9]) END AS duration_s,
-    CASE WHEN f IS NOT NULL THEN nullif(f[10], '') ELSE nullif(a.user, '-') END AS "user",
-    CASE WHEN NOT bad THEN NULL
-         WHEN (starts_with(raw, '{') AND NOT ends_with(raw, '}')) OR (kind = 'access' AND NOT ends_with(raw, '"'))
-         THEN 'truncated' ELSE 'malformed' END AS reject,
-    CASE WHEN bad THEN left(raw, 4096) END AS reject_raw
+SELECT line, kind, ts, f[2] AS id, f[3] AS method, f[4] AS uri,
+    CASE WHEN kind = 'access' THEN f[5] WHEN f IS NOT NULL THEN rw_strip_port(f[5]) END AS ip,
+    nullif(f[6], '') AS ua,
+    TRY_CAST(f[7] AS SMALLINT) AS status,
+    TRY_CAST(f[8] AS BIGINT) AS nbytes,
+    CASE WHEN f[9] IS NOT NULL THEN rw_go_duration(f[9]) END AS duration_s,
+    CASE WHEN kind = 'access' THEN nullif(f[10], '-') ELSE nullif(f[10], '') END AS "user",
+    reject,
+    CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
 FROM r;
 -- @@
 -- 2. rejects: malformed or truncated structured lines (the reader already recorded the byte-level ones)
