@@ -176,6 +176,7 @@ def _logs(cfg: Config) -> Section:
 def _replication(cfg: Config) -> Section:
     lag = selector(catalog.REPLICATION_LAST_LAG)
     present = selector(catalog.TAG_PRESENT)
+    changes = selector(catalog.TAG_DIGEST_CHANGES)
     limit = cfg.alerting.replication_lag_seconds
     return Section(
         "Replication, protected tags and storage",
@@ -197,6 +198,17 @@ def _replication(cfg: Config) -> Section:
                 catalog.TAG_PRESENT.unit,
                 [Query(f"sort(min by (registry, region, repository, tag) ({present}))", instant=True, fmt="table")],
                 at_least(1), width=8, links=runbook_links(cfg, symptoms.TAG_MISSING),
+            ),
+            Spec(
+                "table", "Protected tags moved",
+                "Times each protected tag was seen resolving to a different digest than before, over the "
+                "dashboard's time range: a re-pushed release tag, or tampering. Anything above 0 pages.",
+                catalog.TAG_DIGEST_CHANGES.unit,
+                [Query(
+                    f"sort_desc(sum by (registry, region, repository, tag) (increase({changes}[$__range])))",
+                    instant=True, fmt="table",
+                )],
+                at_most(1), width=8, links=runbook_links(cfg, symptoms.TAG_MOVED),
             ),
             *_storage(cfg),
         ],

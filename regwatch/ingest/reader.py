@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import duckdb
+import numpy as np
 
 MAX_LINE = 64 * 1024  # longer lines are rejected
 RAW_CUT = 4096  # rejected lines are stored cut to this many bytes
@@ -26,8 +27,6 @@ PART_MIN_LINES = 200_000  # a batch is split into parallel scans only above this
 
 # bytes that never occur in a text log line (tab is allowed; a CR right before LF is stripped)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
-# every byte but the C0 controls and DEL: deleting these from a block leaves its controls (LF, TAB too)
-_NOT_CONTROL = bytes(b for b in range(256) if 32 <= b != 127)
 
 # One part of the raw lines of a clean line file: `count` lines after the first `skip`, numbered from
 # `first`. read_csv with a delimiter, quote and escape that never occur gives one VARCHAR per line
@@ -109,25 +108,30 @@ def _has_long_line(buf: bytearray, end: int) -> bool:
     return False
 
 
-def _count_clean_lines(buf: bytearray, end: int, total: int) -> int | None:
+def _count_clean_lines(buf: bytearray, end: int, total: int, scratch: np.ndarray) -> int | None:
     """Lines in ``buf[:end]`` (whole lines), or None when one of them needs a look (see copy_clean).
 
-    ``buf[end:total]`` is the start of the next line; it is checked too when the buffer is full (so
+    ``buf[end:total]`` is the start of the next line; when the buffer is full it is checked too (so
     that the block is not copied): a bad byte there only sends this block down the slow path early.
+    ``scratch``: a bool array as long as ``buf``, reused between blocks.
     """
-    data: bytes | bytearray = buf if total == len(buf) else bytes(memoryview(buf)[:end])
-    controls = data.translate(None, _NOT_CONTROL)
-    lines = controls.count(b"\n")
-    if len(controls) != lines + controls.count(b"\t"):
+    size = total if total == len(buf) else end
+    data = np.frombuffer(buf, dtype=np.uint8, count=size)
+    controls = np.count_nonzero(np.less(data, 32, out=scratch[:size]))
+    lines = np.count_nonzero(np.equal(data, 10, out=scratch[:size]))
+    if controls != lines and controls != lines + np.count_nonzero(np.equal(data, 9, out=scratch[:size])):
         return None
-    if not data.isascii():
+    if buf.find(b"\x7f", 0, size) >= 0:
+        return None
+    if size and int(data.max()) >= 0x80:
         try:  # not final: a character cut at the end of a full buffer is completed by the next read
-            codecs.utf_8_decode(data, "strict", False)
+            with memoryview(buf)[:size] as text:
+                codecs.utf_8_decode(text, "strict", size == end)
         except UnicodeDecodeError:
             return None
     if _has_long_line(buf, end):
         return None
-    return lines
+    return int(lines)
 
 
 def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
@@ -156,11 +160,13 @@ def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tu
     for. A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
     """
     buf = bytearray(BLOCK if limit is None else max(1, min(BLOCK, limit)))
+    scratch = np.empty(len(buf), dtype=np.bool_)
     have = 0  # bytes of an unfinished line at the start of buf
     remaining = limit
     while True:
         if have == len(buf):  # one line longer than the buffer: make room
             buf = buf + bytearray(len(buf))
+            scratch = np.empty(len(buf), dtype=np.bool_)
         want = len(buf) - have if remaining is None else min(len(buf) - have, remaining)
         n = _fill(src, buf, have, want) if want > 0 else 0
         if remaining is not None:
@@ -171,11 +177,11 @@ def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tu
                 last = bytes(memoryview(buf)[:have]) + b"\n"
                 tail = bytearray(last)
                 with memoryview(tail) as view:
-                    yield view, _count_clean_lines(tail, len(tail), len(tail))
+                    yield view, _count_clean_lines(tail, len(tail), len(tail), np.empty(len(tail), dtype=np.bool_))
             return
         end = buf.rfind(b"\n", 0, total) + 1
         if end:
-            lines = _count_clean_lines(buf, end, total)
+            lines = _count_clean_lines(buf, end, total, scratch)
             with memoryview(buf) as view:
                 yield view[:end], lines
             buf[: total - end] = buf[end:total]

@@ -30,7 +30,8 @@ observed AS (
 ),
 probe_rows AS (
     SELECT ts, 'probe' AS source,
-           CASE WHEN NOT present AND prev_present THEN 'missing'
+           CASE WHEN changed THEN 'changed'  -- first: a tag back at another digest has moved
+                WHEN NOT present AND prev_present THEN 'missing'
                 WHEN present AND NOT prev_present THEN 'present'
                 ELSE 'changed' END AS action,
            registry, region, tag, digest, previous_digest, NULL AS actor, NULL AS client,

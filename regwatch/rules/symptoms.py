@@ -21,6 +21,7 @@ PROBES_STALE = "RegwatchProbesStale"
 AUTH_FAILURES = "RegwatchAuthFailureRatioHigh"
 REPLICATION_LAG = "RegwatchReplicationLagHigh"
 TAG_MISSING = "RegwatchProtectedTagMissing"
+TAG_MOVED = "RegwatchProtectedTagMoved"
 STORAGE_HIGH = "RegwatchStorageUsageHigh"
 INGEST_STALLED = "RegwatchIngestStalled"
 EXPORTER_DOWN = "RegwatchExporterDown"
@@ -243,6 +244,24 @@ def build(cfg: Config) -> list[Symptom]:
             ),
             [Case("one protected tag vanished", [(series(present, ta), "1 0 0"), (series(present, tb), "1 1 1")],
                   2, [(ta, 0.0)])],
+        ))  # fmt: skip
+        changes = catalog.TAG_DIGEST_CHANGES.name
+        by = "registry, region, repository, tag"
+        out.append(Symptom(
+            alert(
+                TAG_MOVED, "page", "instant",
+                # The second arm catches a series whose first sample is already 1 (increase() would
+                # miss that change), e.g. a tag that moved in the exporter's first round.
+                f"sum by ({by}) (increase({changes}[15m])) > 0\n"
+                f"or (max by ({by}) ({changes}) > 0 unless on({by}) max by ({by}) ({changes} offset 15m))\n",
+                "Protected tag {{ $labels.repository }}:{{ $labels.tag }} moved in {{ $labels.region }}",
+                "The protected tag {{ $labels.repository }}:{{ $labels.tag }} in region {{ $labels.region }} "
+                "of registry {{ $labels.registry }} now resolves to a different digest than before: someone "
+                "re-pushed it, or it was tampered with. Deployments pinned to the tag get a different image.",
+                DASHBOARD_PROBES,
+            ),
+            [Case("one protected tag re-pointed",
+                  [(series(changes, ta), "0 0 1 1"), (series(changes, tb), "0 0 0 0")], 3, [(ta, 1.0)])],
         ))  # fmt: skip
 
     storage = al.storage_usage_expr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -11,6 +12,10 @@ import duckdb
 from regwatch.errors import StoreError
 from regwatch.store import Store
 
+#: Connections that already hold this process's classify.sql macros (TEMP objects live as long as the
+#: connection, so installing them once per connection is enough).
+_INSTALLED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
+
 
 @cache
 def sql(name: str) -> str:
@@ -19,11 +24,15 @@ def sql(name: str) -> str:
 
 
 def install_macros(store: Store) -> None:
-    """Define the classification macros (classify.sql) as TEMP macros on the store's connection.
+    """Define the classification macros (classify.sql) as TEMP macros on the store's connection, once.
 
     Temporary objects live in the connection's own catalog, so this works on read-only stores too.
     """
+    text = sql("classify.sql")
+    if _INSTALLED.get(store.conn) == text:
+        return
     run(store, "classify.sql")
+    _INSTALLED[store.conn] = text
 
 
 def run(store: Store, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -60,15 +60,22 @@ def condition_holds(
     events: Mapping[str, int],
     min_events: int = 0,
 ) -> bool:
-    """Both windows' burn rates exceed the factor and both hold at least ``min_events`` events.
+    """Both windows' burn rates exceed the factor and the long window holds at least ``min_events`` events.
 
+    This is the generated alert's expression (regwatch/rules/slo.py ``burn_alert``): ``ratio(long) /
+    budget > factor and ratio(short) / budget > factor and events_increase(long) >= min_events``. The
+    low-traffic guard reads the long window only: the short one just confirms the burn is still going
+    on, and a guard on 5 minutes would keep a low-rate SLO (one probe a minute) from ever paging.
     A window without events has no burn rate (Prometheus sees 0/0 = NaN there), and NaN compares false.
     """
-    for window in (cond.long, cond.short):
-        burn = burns.get(window)
-        if burn is None or not burn > cond.factor or events.get(window, 0) < min_events:
-            return False
-    return True
+    long_burn, short_burn = burns.get(cond.long), burns.get(cond.short)
+    return (
+        long_burn is not None
+        and long_burn > cond.factor
+        and short_burn is not None
+        and short_burn > cond.factor
+        and events.get(cond.long, 0) >= min_events
+    )
 
 
 def needed_windows(*, page: bool = True, ticket: bool = True) -> tuple[str, ...]:

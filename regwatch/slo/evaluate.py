@@ -10,7 +10,8 @@ from regwatch.catalog import BURN_WINDOWS
 from regwatch.config import Config, Slo
 from regwatch.slo._sql import install_macros, run
 from regwatch.slo.burn import burn_rate, decide_state, error_budget, sli_ratio
-from regwatch.slo.windows import burn_window_seconds, lookback, microseconds, naive_utc, window_starts
+from regwatch.slo.classified import NO_RETRIES, ClassifiedRequests, classified, retry_set
+from regwatch.slo.windows import burn_window_seconds, naive_utc, window_starts
 from regwatch.store import Store
 
 #: Name of the SLO's own window among the burn windows in a query (not a Prometheus duration).
@@ -59,49 +60,80 @@ class SloStatus:
         }
 
 
-def window_counts(store: Store, cfg: Config, slo: Slo, *, at: datetime) -> dict[str, tuple[int, int]]:
+def min_events(cfg: Config, slo: Slo) -> int:
+    """The SLO's low-traffic guard: its own ``alerting.min_events``, else the global one.
+
+    Spelled as the rules generator spells it (``regwatch/rules/spec.py``), so an SLO's guard is the
+    same number in ``regwatch slo``, the report and the generated alerts.
+    """
+    return slo.alerting.min_events or cfg.alerting.min_events
+
+
+def event_params(slo: Slo) -> dict[str, Any]:
+    """Bound parameters selecting an SLO's events (rw_slo_log_events / rw_slo_probe_events)."""
+    params: dict[str, Any] = {
+        "registry": slo.filters.registry,
+        "region": slo.filters.region,
+        "repository": slo.filters.repository,
+    }
+    if slo.source == "logs":
+        params.update(kind="push" if slo.sli == "push_success" else "pull", first_only=needs_retries(slo))
+    else:
+        params.update(sli=slo.sli, threshold=slo.threshold_seconds)
+    return params
+
+
+def needs_retries(slo: Slo) -> bool:
+    """Whether the SLO's events depend on the retry rule (log-based first-attempt success)."""
+    return slo.source == "logs" and slo.sli == "first_attempt_success"
+
+
+def slo_range(slo: Slo, at: datetime) -> tuple[datetime, datetime]:
+    """The range ``(lo, at]`` of events ``slo`` reads at ``at``: its own window and every burn window."""
+    lengths = {SLO_WINDOW: slo.window_seconds, **burn_window_seconds()}
+    return min(window_starts(at, lengths).values()), naive_utc(at)
+
+
+def window_counts(
+    store: Store, cfg: Config, slo: Slo, *, at: datetime, data: ClassifiedRequests | None = None
+) -> dict[str, tuple[int, int]]:
     """(good, bad) events of ``slo`` in its own window (key ``"slo"``) and in every burn window."""
     lengths = {SLO_WINDOW: slo.window_seconds, **burn_window_seconds()}
     starts = window_starts(at, lengths)
-    end = naive_utc(at)
-    lo = min(starts.values())
+    lo, end = slo_range(slo, at)
     params: dict[str, Any] = {
         "window_names": list(starts),
         "window_starts": list(starts.values()),
         "lo": lo,
         "at": end,
-        "registry": slo.filters.registry,
-        "region": slo.filters.region,
-        "repository": slo.filters.repository,
+        **event_params(slo),
     }
     install_macros(store)
-    if slo.source == "logs" and slo.sli == "first_attempt_success":
-        retry = cfg.sli.retry_window_seconds
-        params.update(lookback=lookback(lo, retry), retry_us=microseconds(retry))
-        rows = run(store, "slo_logs_first_attempt.sql", params)
-    elif slo.source == "logs":
-        params["kind"] = "push" if slo.sli == "push_success" else "pull"
-        rows = run(store, "slo_logs.sql", params)
-    else:
-        params.update(sli=slo.sli, threshold=slo.threshold_seconds)
+    if slo.source == "probes":
         rows = run(store, "slo_probes.sql", params)
+    elif needs_retries(slo):
+        with retry_set(store, cfg, lo, end, data) as retries:
+            rows = run(store, "slo_logs.sql", {**params, "retries": retries})
+    else:
+        rows = run(store, "slo_logs.sql", {**params, "retries": NO_RETRIES})
     return {r["name"]: (int(r["good"]), int(r["bad"])) for r in rows}
 
 
-def evaluate_slo(store: Store, cfg: Config, slo: Slo, *, at: datetime) -> SloStatus:
-    """Evaluate one SLO at ``at`` (windows are (at - length, at])."""
-    counts = window_counts(store, cfg, slo, at=at)
+def evaluate_slo(
+    store: Store, cfg: Config, slo: Slo, *, at: datetime, data: ClassifiedRequests | None = None
+) -> SloStatus:
+    """Evaluate one SLO at ``at`` (windows are (at - length, at]); ``data`` as for ``evaluate_slos``."""
+    counts = window_counts(store, cfg, slo, at=at, data=data)
     good, bad = counts[SLO_WINDOW]
     budget = error_budget(good, bad, slo.objective)
     burns = {w: burn_rate(*counts[w], slo.objective) for w in BURN_WINDOWS}
     events = {w: sum(counts[w]) for w in BURN_WINDOWS}
-    min_events = slo.alerting.min_events
     state = decide_state(
         burns,
         events,
         page=slo.alerting.page,
         ticket=slo.alerting.ticket,
-        min_events=cfg.alerting.min_events if min_events is None else min_events,
+        min_events=min_events(cfg, slo),
         window_events=good + bad,
     )
     return SloStatus(
@@ -124,6 +156,18 @@ def evaluate_slo(store: Store, cfg: Config, slo: Slo, *, at: datetime) -> SloSta
     )
 
 
-def evaluate_slos(store: Store, cfg: Config, *, at: datetime) -> list[SloStatus]:
-    """Evaluate every SLO of the config at ``at``, in config order."""
-    return [evaluate_slo(store, cfg, slo, at=at) for slo in cfg.slos]
+def evaluate_slos(
+    store: Store, cfg: Config, *, at: datetime, data: ClassifiedRequests | None = None
+) -> list[SloStatus]:
+    """Evaluate every SLO of the config at ``at``, in config order.
+
+    The retry rule (for log-based first-attempt SLOs) is computed once for all of them, or read from
+    ``data`` (``regwatch.slo.classified``) when that covers their windows.
+    """
+    ranges = [slo_range(slo, at) for slo in cfg.slos if needs_retries(slo)]
+    if not ranges or (
+        data is not None and all(data.covers(store, *r, cfg.sli.retry_window_seconds) for r in ranges)
+    ):
+        return [evaluate_slo(store, cfg, slo, at=at, data=data) for slo in cfg.slos]
+    with classified(store, cfg, min(lo for lo, _ in ranges), naive_utc(at)) as own:
+        return [evaluate_slo(store, cfg, slo, at=at, data=own) for slo in cfg.slos]

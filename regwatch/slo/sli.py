@@ -8,7 +8,8 @@ from typing import Any, Literal
 from regwatch.config import Config
 from regwatch.errors import UsageError
 from regwatch.slo._sql import install_macros, run
-from regwatch.slo.windows import lookback, microseconds, naive_utc
+from regwatch.slo.classified import ClassifiedRequests, retry_set
+from regwatch.slo.windows import naive_utc
 from regwatch.store import Store
 
 #: The figures of one SLI row, in output order (the keys of ``regwatch sli --json`` after the group keys).
@@ -74,10 +75,15 @@ def compute_slis(
     end: datetime,
     by: str | None = None,
     source: Literal["logs", "probes"] = "logs",
+    per_day: bool = False,
+    data: ClassifiedRequests | None = None,
 ) -> list[dict[str, Any]]:
     """Compute the SLIs of events with start < ts <= end, one dict per group (group keys first).
 
-    Without ``by`` there is exactly one row, even for a range without data (counts 0, ratios None).
+    Without ``by`` and ``per_day`` there is exactly one row, even for a range without data (counts 0,
+    ratios None). With ``per_day`` every group is split by UTC day: each row starts with ``day``, the
+    naive UTC midnight opening the day ``(day, day + 1d]`` (clipped to the range) it counts; days
+    without data have no row. ``data`` (``regwatch.slo.classified``) reuses a retry set computed once.
     """
     check_selection(by, source)
     lo, hi = naive_utc(start), naive_utc(end)
@@ -88,6 +94,7 @@ def compute_slis(
     prices = {k: v for k, v in cfg.egress.usd_per_gib.items() if k != "default"}
     params: dict[str, Any] = {
         "by": by,
+        "per_day": per_day,
         "lo": lo,
         "hi": hi,
         "price_regions": list(prices),
@@ -96,21 +103,22 @@ def compute_slis(
     }
     if source == "logs":
         install_macros(store)
-        retry = cfg.sli.retry_window_seconds
-        params.update(lookback=lookback(lo, retry), retry_us=microseconds(retry))
-        raw = run(store, "sli_logs.sql", params)
+        with retry_set(store, cfg, lo, hi, data) as retries:
+            raw = run(store, "sli_logs.sql", {**params, "retries": retries})
     else:
         raw = run(store, "sli_probes.sql", params)
     keys = GROUP_KEYS[by]
     rows: list[dict[str, Any]] = []
     for r in raw:
         row: dict[str, Any] = {}
+        if per_day:
+            row["day"] = r["k_day"]
         if keys:
             row[keys[0]] = r["k_registry"]
         if len(keys) > 1:
             row[keys[1]] = r["k_sub"]
         row.update({f: r[f] for f in SLI_FIELDS})
         rows.append(row)
-    if not rows and by is None:
+    if not rows and by is None and not per_day:
         rows.append(empty_row())
     return rows

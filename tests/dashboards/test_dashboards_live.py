@@ -36,7 +36,6 @@ PARSE_ONLY: dict[str, str] = {
     "Registry storage used": "needs node_exporter's filesystem metrics",
     "Replication lag by region": "needs a replication probe with push rights between two registries",
     "Series folded into __other__": "needs more label values than serve.max_series_per_metric",
-    "Protected tags missing": "the probe round runs no tag probes yet (regwatch_tag_present is never set)",
 }
 #: (panel title, legend) of single queries that cannot have data for the same kind of reason.
 PARSE_ONLY_QUERIES: dict[tuple[str, str], str] = {

@@ -61,9 +61,9 @@ TAG_OBSERVATIONS = [
     # (ts, region, tag, digest, present, changed, previous_digest)
     (_t(5), "us", "stable", DIGEST_A, True, False, None),
     (_t(12), "us", "stable", DIGEST_B, True, True, DIGEST_A),
-    (_t(13), "us", "stable", None, False, True, DIGEST_B),
-    (_t(14), "us", "stable", None, False, False, None),
-    (_t(15), "us", "stable", DIGEST_B, True, True, None),
+    (_t(13), "us", "stable", None, False, False, DIGEST_B),  # absence is not a move
+    (_t(14), "us", "stable", None, False, False, DIGEST_B),
+    (_t(15), "us", "stable", DIGEST_B, True, False, DIGEST_B),  # back at the last digest seen: not a move
     (_t(12), "us", "latest", DIGEST_A, True, False, None),
 ]
 

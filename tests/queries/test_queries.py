@@ -218,7 +218,7 @@ def test_tag_history_joins_events_and_probe_observations(query_db: str) -> None:
         ),  # by digest: mapped to its tag
         (t("10:12:00"), "probe", "changed", "stable", DIGEST_B, DIGEST_A, None),
         (t("10:13:00"), "probe", "missing", "stable", None, DIGEST_B, None),
-        (t("10:15:00"), "probe", "present", "stable", DIGEST_B, None, None),
+        (t("10:15:00"), "probe", "present", "stable", DIGEST_B, DIGEST_B, None),
     ]
     for extra in (["--param", "tag=stable"], []):
         got = rows(query_db, "tag-history", "--param", "repository=platform/base", *extra)

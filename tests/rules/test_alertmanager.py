@@ -8,7 +8,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import ROOT, binary, get_json
+from rules_helpers import ROOT, binary, get_json
 from rig.net import free_port, wait_until
 
 CONFIG = ROOT / "examples" / "alertmanager.yml"

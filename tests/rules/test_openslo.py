@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from rules_helpers import ROOT
 
 from regwatch.config import AlertingConfig, Config
 from regwatch.errors import ConfigError

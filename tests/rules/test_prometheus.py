@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, ROOT, start_prometheus
+from rules_helpers import EXAMPLE, ROOT, start_prometheus
 from rig.net import free_port, wait_until
 from rig.registry import RunningRegistry
 
@@ -87,7 +87,7 @@ def test_checked_in_rules_load_into_prometheus(tmp_path: Path, static_target: st
             "regwatch-slo-log-pull-success", "regwatch-slo-pull-availability", "regwatch-slo-pull-latency",
             "regwatch-symptoms",
         ]  # fmt: skip
-        assert sum(len(g["rules"]) for g in groups) == 3 * 32 + 8
+        assert sum(len(g["rules"]) for g in groups) == 3 * 32 + 9
         assert all(g["interval"] == 60 for g in groups)
 
 

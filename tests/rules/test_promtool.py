@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, ROOT, binary
+from rules_helpers import EXAMPLE, ROOT, binary
 
 from regwatch.config import load_config
 from regwatch.openslo import load_openslo

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import EXAMPLE, ROOT
+from rules_helpers import EXAMPLE, ROOT
 
 from regwatch import catalog
 from regwatch.cli import cli
@@ -189,7 +189,8 @@ def test_optional_symptoms_follow_the_config() -> None:
     names = [r["alert"] for r in group["rules"]]
     assert names == [
         "RegwatchCanaryFailing", "RegwatchProbesStale", "RegwatchAuthFailureRatioHigh",
-        "RegwatchReplicationLagHigh", "RegwatchProtectedTagMissing", "RegwatchStorageUsageHigh",
+        "RegwatchReplicationLagHigh", "RegwatchProtectedTagMissing", "RegwatchProtectedTagMoved",
+        "RegwatchStorageUsageHigh",
         "RegwatchIngestStalled", "RegwatchExporterDown",
     ]  # fmt: skip
     storage = group["rules"][names.index("RegwatchStorageUsageHigh")]

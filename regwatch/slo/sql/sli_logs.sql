@@ -1,19 +1,24 @@
 -- SLIs from logged requests with ts in ($lo, $hi], one row per group (docs/slis.md).
--- $by picks the grouping: NULL (one row), 'registry', 'region' or 'repository' (both within registry).
--- Requests are classified by rw_requests (classify.sql); cost uses the per-region price list
--- ($price_regions, $price_values) and $default_price for regions without their own price.
+-- $by picks the grouping: NULL (one row), 'registry', 'region' or 'repository' (both within registry);
+-- with $per_day each group is split by UTC day: k_day is the start of the day (d, d + 1 day] holding
+-- the request (a request at exactly midnight belongs to the day before, as every range is (lo, hi]).
+-- Requests are classified by rw_requests_with (classify.sql) over the retry set $retries; cost uses
+-- the per-region price list ($price_regions, $price_values) and $default_price for regions without
+-- their own price.
 WITH prices AS (
     SELECT unnest($price_regions::VARCHAR[]) AS price_region, unnest($price_values::DOUBLE[]) AS usd_per_gib
 ),
 r AS (
     SELECT
+        CASE WHEN $per_day::BOOLEAN THEN date_trunc('day', ts - INTERVAL 1 MICROSECOND) END AS k_day,
         CASE WHEN $by::VARCHAR IS NOT NULL THEN registry END AS k_registry,
         CASE $by::VARCHAR WHEN 'region' THEN region WHEN 'repository' THEN repository END AS k_sub,
         c.*
-    FROM rw_requests($lookback, $lo, $hi, $retry_us) AS c
+    FROM rw_requests_with($retries, $lo, $hi) AS c
 ),
 agg AS (
     SELECT
+        k_day,
         k_registry,
         k_sub,
         count(*) FILTER (WHERE kind = 'pull' AND outcome = 'good') AS pulls_good,
@@ -34,9 +39,10 @@ agg AS (
         count(*) FILTER (WHERE kind = 'push' AND outcome = 'bad') AS pushes_bad
     FROM r
     LEFT JOIN prices AS p ON r.region = p.price_region
-    GROUP BY k_registry, k_sub
+    GROUP BY k_day, k_registry, k_sub
 )
 SELECT
+    k_day,
     k_registry,
     k_sub,
     pulls_good,
@@ -56,4 +62,4 @@ SELECT
     CASE WHEN cache_lookups > 0 THEN cache_hits / cache_lookups END AS cache_hit_ratio,
     CASE WHEN pushes_good + pushes_bad > 0 THEN pushes_good / (pushes_good + pushes_bad) END AS push_success_ratio
 FROM agg
-ORDER BY k_registry NULLS LAST, k_sub NULLS LAST;
+ORDER BY k_day NULLS LAST, k_registry NULLS LAST, k_sub NULLS LAST;

@@ -1,14 +1,16 @@
 -- SLIs from pull probes (probe_results.kind = 'pull') with ts in ($lo, $hi], one row per group
 -- (docs/slis.md). $by: NULL (one row), 'registry', or 'region' | 'repository' | 'auth_path' within
--- the registry. A probe is a first attempt by construction and every failure is bad (no exclusions:
--- the canary exists and the credentials are the registry's own). Manifest latency is the manifest
--- phase of successful probes; auth failures are probes failing 'unauthorized' or 'forbidden';
--- egress is the bytes the probes downloaded. Probes do not push and see no cache status: NULL.
+-- the registry; with $per_day each group is split by UTC day (k_day, as in sli_logs.sql). A probe is
+-- a first attempt by construction and every failure is bad (no exclusions: the canary exists and the
+-- credentials are the registry's own). Manifest latency is the manifest phase of successful probes;
+-- auth failures are probes failing 'unauthorized' or 'forbidden'; egress is the bytes the probes
+-- downloaded. Probes do not push and see no cache status: NULL.
 WITH prices AS (
     SELECT unnest($price_regions::VARCHAR[]) AS price_region, unnest($price_values::DOUBLE[]) AS usd_per_gib
 ),
 r AS (
     SELECT
+        CASE WHEN $per_day::BOOLEAN THEN date_trunc('day', ts - INTERVAL 1 MICROSECOND) END AS k_day,
         CASE WHEN $by::VARCHAR IS NOT NULL THEN registry END AS k_registry,
         CASE $by::VARCHAR
             WHEN 'region' THEN region WHEN 'repository' THEN repository WHEN 'auth_path' THEN auth_path
@@ -23,6 +25,7 @@ r AS (
 ),
 agg AS (
     SELECT
+        k_day,
         k_registry,
         k_sub,
         count(*) FILTER (WHERE good) AS pulls_good,
@@ -35,9 +38,10 @@ agg AS (
             AS egress_cost_usd
     FROM r
     LEFT JOIN prices AS p ON r.region = p.price_region
-    GROUP BY k_registry, k_sub
+    GROUP BY k_day, k_registry, k_sub
 )
 SELECT
+    k_day,
     k_registry,
     k_sub,
     pulls_good,
@@ -57,4 +61,4 @@ SELECT
     NULL::DOUBLE AS cache_hit_ratio,
     NULL::DOUBLE AS push_success_ratio
 FROM agg
-ORDER BY k_registry NULLS LAST, k_sub NULLS LAST;
+ORDER BY k_day NULLS LAST, k_registry NULLS LAST, k_sub NULLS LAST;

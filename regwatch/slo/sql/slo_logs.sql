@@ -1,17 +1,16 @@
--- Good and bad events of a log-based pull_success or push_success SLO in each window (name, lo) of
--- $window_names / $window_starts, every window ending at $at: an event counts in a window when
--- lo < ts <= $at. $kind is 'pull' or 'push'; excluded requests are no events (classify.sql).
--- It needs no retry rule, so it reads rw_classified (no sort); slo_logs_first_attempt.sql is the
--- same over rw_requests with first attempts only.
+-- Good and bad events of a log-based SLO in each window (name, lo) of $window_names / $window_starts,
+-- every window ending at $at: an event counts in a window when lo < ts <= $at. The events are
+-- rw_slo_log_events (classify.sql): requests of $kind ('pull' or 'push') that are good or bad, first
+-- attempts only when $first_only (by the retry set $retries), matching the SLO's filters.
 WITH windows AS (
     SELECT unnest($window_names::VARCHAR[]) AS name, unnest($window_starts::TIMESTAMP[]) AS lo
 ),
 events AS (
-    SELECT ts, outcome = 'good' AS good
-    FROM rw_classified($lo, $at)
-    WHERE kind = $kind
-        AND outcome <> 'excluded'
-        AND rw_matches(registry, region, repository, $registry::VARCHAR, $region::VARCHAR, $repository::VARCHAR)
+    SELECT ts, good
+    FROM rw_slo_log_events(
+        $retries, $lo, $at, $kind::VARCHAR, $first_only::BOOLEAN,
+        $registry::VARCHAR, $region::VARCHAR, $repository::VARCHAR
+    )
 )
 SELECT
     w.name,
