@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from regwatch import catalog
 from regwatch.catalog import ROUTES, Metric
 from regwatch.config import Config
+from regwatch.probe.matrix import Selection
 from regwatch.serve.cardinality import SeriesCap
 from regwatch.serve.collectors import Family, ServeMetrics, StoreCollector, family
 from regwatch.serve.writer import StoreWriter, WriterStopped
@@ -89,6 +90,24 @@ def has_probes(cfg: Config) -> bool:
     return any(r.canaries for r in cfg.registries) or bool(cfg.replication) or bool(cfg.protected_tags)
 
 
+def probe_jobs(cfg: Config) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The probe jobs to schedule as (job id, probe kinds; None for every kind).
+
+    Replication probes get a job of their own: a replica that never receives the canary holds a
+    replication round for up to ``timeout_seconds`` (300 s by default), which must not hold back the
+    pull and tag probes that on-call pages from.
+    """
+    if not has_probes(cfg):
+        return []
+    if not cfg.replication:
+        return [("probe", None)]
+    jobs: list[tuple[str, tuple[str, ...] | None]] = []
+    if any(r.canaries for r in cfg.registries) or cfg.protected_tags:
+        jobs.append(("probe", ("pull", "tag")))
+    jobs.append(("replication", ("replication",)))
+    return jobs
+
+
 class Jobs:
     """The job bodies and their schedule."""
 
@@ -123,12 +142,12 @@ class Jobs:
         """Schedule every job (each runs once right away) and start the scheduler."""
         sched = BackgroundScheduler(executors={"default": ThreadPoolExecutor(4)}, timezone=UTC, daemon=True)
         now = datetime.now(UTC)
-        if has_probes(self.cfg):
-            p = self.cfg.probe
+        p = self.cfg.probe
+        for job_id, kinds in probe_jobs(self.cfg):
             sched.add_job(
                 self.run_probe_job, IntervalTrigger(seconds=p.interval_seconds, jitter=p.jitter_seconds or None),
-                id="probe", name="probe", max_instances=1, coalesce=True, next_run_time=now,
-                misfire_grace_time=max(int(p.interval_seconds), 1),
+                args=(job_id, kinds), id=job_id, name=job_id, max_instances=1, coalesce=True,
+                next_run_time=now, misfire_grace_time=max(int(p.interval_seconds), 1),
             )  # fmt: skip
         s = self.cfg.serve
         if self.cfg.logs:
@@ -162,9 +181,9 @@ class Jobs:
                 log.debug("cannot reschedule %s: %s", job_id, exc)
 
     def _on_max_instances(self, event: JobSubmissionEvent) -> None:
-        if event.job_id == "probe":
+        if event.job_id in ("probe", "replication"):
             self.metrics.probe_rounds.labels("skipped").inc()
-            log.warning("probe round skipped: the previous round is still running")
+            log.warning("%s round skipped: the previous round is still running", event.job_id)
 
     def _guard(self, job: str, body: Callable[[], None]) -> None:
         start = time.monotonic()
@@ -182,16 +201,22 @@ class Jobs:
 
     # -- probe ------------------------------------------------------------------------------------
 
-    def run_probe_job(self) -> None:
-        """One probe round: pull, export, store."""
-        self._guard("probe", self.probe_round)
+    def run_probe_job(self, job: str = "probe", kinds: tuple[str, ...] | None = None) -> None:
+        """One probe round (of ``kinds``, None for every kind): pull, export, store."""
+        self._guard(job, lambda: self.probe_round(kinds))
 
-    def probe_round(self) -> None:
+    def probe_round(self, kinds: tuple[str, ...] | None = None) -> None:
         """Run a round on a helper thread so that stopping need not wait for slow pulls."""
         box: dict[str, Any] = {}
         done = threading.Event()
         kwargs: dict[str, Any] = {}
-        if self.cfg.protected_tags and self.backends.previous_tags is not None:
+        if kinds is not None:
+            kwargs["selection"] = Selection(kinds=kinds)
+        if (
+            self.cfg.protected_tags
+            and self.backends.previous_tags is not None
+            and (kinds is None or "tag" in kinds)
+        ):
             kwargs["previous_tags"] = self.writer.call("probe", self.backends.previous_tags)
 
         def work() -> None:
@@ -216,7 +241,7 @@ class Jobs:
         self.writer.call("probe", lambda store: self.backends.store_results(store, results), essential=True)
         self.metrics.probe_rounds.labels("completed").inc()
         failed = sum(1 for r in results if getattr(r, "result", "success") != "success")
-        log.info("probe round: %d probes, %d failed", len(results), failed)
+        log.info("%s round: %d probes, %d failed", "/".join(kinds or ("probe",)), len(results), failed)
         if not self.first_round_done.is_set():
             self.first_round_done.set()
             self._run_soon("slo")  # SLO gauges from the first round now, not a minute later

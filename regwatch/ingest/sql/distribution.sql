@@ -54,13 +54,6 @@ WITH k AS (
     FROM k
 ), c AS (
     SELECT line, kind, raw, shape,
-        CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
-        CASE WHEN shape = 'regex' THEN regexp_extract(raw,
-            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$',
-            ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua']) END AS x
-    FROM s
-), p AS (
-    SELECT line, kind, raw,
         CASE
         WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, [
             '$."time"', '$."http.request.id"', '$."http.request.method"', '$."http.request.uri"',
@@ -72,26 +65,45 @@ WITH k AS (
             rw_logfmt(raw, 'http\.request\.useragent'), rw_logfmt(raw, 'http\.response\.status'),
             rw_logfmt(raw, 'http\.response\.written'), rw_logfmt(raw, 'http\.response\.duration'),
             rw_logfmt(raw, 'auth\.user\.name')]
-        WHEN shape = 'strict' THEN [
-            split_part(split_part(q[1], '[', 2), ']', 1), NULL, split_part(q[2], ' ', 1), split_part(q[2], ' ', 2),
-            split_part(q[1], ' ', 1),
-            CASE WHEN len(q) = 7 THEN q[6] ELSE left(substr(raw, strpos(raw, '" "') + 3), -1) END,
-            split_part(q[3], ' ', 2), split_part(q[3], ' ', 3), NULL, split_part(q[1], ' ', 3)]
-        WHEN shape = 'regex' THEN [x.ts, NULL, x.method, x.uri, x.ip, x.ua, x.status, x.bytes, NULL, x.user]
-        END AS f
-    FROM c
-), t AS (
+        END AS f,
+        CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
+        CASE WHEN shape = 'regex' THEN regexp_extract(raw,
+            '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$',
+            ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua']) END AS x
+    FROM s
+), p AS (
+    -- the fields of a request line, whatever its kind (NULL for other lines)
     SELECT line, kind, raw, f,
-        CASE WHEN kind = 'access' THEN rw_utc_clf(f[1]) WHEN f IS NOT NULL THEN rw_utc(f[1]) END AS ts
-    FROM p
-), r AS (
-    SELECT line, kind, raw, f, ts,
+        CASE WHEN f IS NOT NULL THEN rw_utc(f[1])
+             WHEN shape = 'strict' THEN rw_utc_clf(split_part(split_part(q[1], '[', 2), ']', 1))
+             WHEN shape = 'regex' THEN rw_utc_clf(x.ts) END AS ts,
+        CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 1) WHEN shape = 'regex' THEN x.method ELSE f[3] END AS method,
+        CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 2) WHEN shape = 'regex' THEN x.uri ELSE f[4] END AS uri,
+        CASE WHEN shape = 'strict' THEN split_part(q[1], ' ', 1) WHEN shape = 'regex' THEN x.ip
+             WHEN f IS NOT NULL THEN rw_strip_port(f[5]) END AS ip,
+        nullif(CASE WHEN shape = 'strict' THEN
+                        CASE WHEN len(q) = 7 THEN q[6] ELSE left(substr(raw, strpos(raw, '" "') + 3), -1) END
+                    WHEN shape = 'regex' THEN x.ua ELSE f[6] END, '') AS ua,
+        TRY_CAST(CASE WHEN shape = 'strict' THEN split_part(q[3], ' ', 2) WHEN shape = 'regex' THEN x.status
+                      ELSE f[7] END AS SMALLINT) AS status,
+        TRY_CAST(CASE WHEN shape = 'strict' THEN split_part(q[3], ' ', 3) WHEN shape = 'regex' THEN x.bytes
+                      ELSE f[8] END AS BIGINT) AS nbytes,
+        CASE WHEN f[9] IS NOT NULL THEN rw_go_duration(f[9]) END AS duration_s,
+        CASE WHEN shape = 'strict' THEN nullif(split_part(q[1], ' ', 3), '-') WHEN shape = 'regex' THEN nullif(x.user, '-')
+             ELSE nullif(f[10], '') END AS "user",
+        shape IS NOT NULL AS parsed_access
+    FROM c
+)
+SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user", reject,
+    CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
+FROM (
+    SELECT *,
         CASE kind
         WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
         WHEN 'access' THEN
-            CASE WHEN f IS NULL AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
+            CASE WHEN NOT parsed_access AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
                      THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
-                 WHEN f IS NOT NULL AND ts IS NULL THEN 'malformed' END
+                 WHEN parsed_access AND ts IS NULL THEN 'malformed' END
         WHEN 'json_done' THEN
             CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
                  THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
@@ -107,18 +119,8 @@ WITH k AS (
             CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
                       OR f[4] IS NULL THEN 'malformed' END
         END AS reject
-    FROM t
-)
-SELECT line, kind, ts, f[2] AS id, f[3] AS method, f[4] AS uri,
-    CASE WHEN kind = 'access' THEN f[5] WHEN f IS NOT NULL THEN rw_strip_port(f[5]) END AS ip,
-    nullif(f[6], '') AS ua,
-    TRY_CAST(f[7] AS SMALLINT) AS status,
-    TRY_CAST(f[8] AS BIGINT) AS nbytes,
-    CASE WHEN f[9] IS NOT NULL THEN rw_go_duration(f[9]) END AS duration_s,
-    CASE WHEN kind = 'access' THEN nullif(f[10], '-') ELSE nullif(f[10], '') END AS "user",
-    reject,
-    CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
-FROM r;
+    FROM p
+);
 -- @@
 -- 2. rejects: malformed or truncated structured lines (the reader already recorded the byte-level ones)
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
