@@ -7,6 +7,7 @@ append their own fixtures below the marked section.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,24 @@ import pytest
 # rig fixtures: real docker-registry (distribution 2.8) + skopeo on 127.0.0.1
 # ---------------------------------------------------------------------------------------
 from rig import skopeo as rig_skopeo
+from rig.net import LOOPBACK_NAMES
 from rig.oci_layout import CANARY_REPOSITORY, CANARY_TAG, ImageInfo, write_canary_layout
 from rig.registry import RunningRegistry, registry_binary, start_registry, stop_all
+
+
+@pytest.fixture(autouse=True)
+def no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may query a real resolver (it is not on loopback): every name but loopback fails
+    in-process, as a resolver failure would. Tests of the ``dns`` probe reason build on this."""
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from regwatch.probe import ProbeResult, run_round
 PASSWORD_ENV = "REGWATCH_TEST_ROBOT_PASSWORD"
 WRONG_PASSWORD_ENV = "REGWATCH_TEST_WRONG_PASSWORD"
 WRONG_PASSWORD = "wr0ng-Pa55word-xyzzy"
-LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
 
 
 def make_config(

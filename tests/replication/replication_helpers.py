@@ -14,7 +14,6 @@ from rig.registry import RunningRegistry
 from regwatch.oci import Credentials, Deadline, Image, PushClient
 
 PASSWORD_ENV = "REGWATCH_TEST_ROBOT_PASSWORD"
-LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
 REPO = "regwatch/replication-canary"
 
 

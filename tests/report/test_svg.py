@@ -46,7 +46,7 @@ def test_chart_without_data_is_empty() -> None:
 def test_axis_labels() -> None:
     assert (svg.percent(0.995), svg.seconds(0.25), svg.count(1200), svg.count(3)) == (
         "99.5%",
-        "0.25s",
+        "250ms",
         "1.2k",
         "3",
     )

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 
 LOOPBACK = "127.0.0.1"
+#: The only names a test may resolve: everything else is refused in-process (tests/conftest.py).
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -8,8 +8,8 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rules_helpers import ROOT, binary, get_json
 from rig.net import free_port, wait_until
+from rules_helpers import ROOT, binary, get_json
 
 CONFIG = ROOT / "examples" / "alertmanager.yml"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rules_helpers import EXAMPLE, ROOT, start_prometheus
 from rig.net import free_port, wait_until
 from rig.registry import RunningRegistry
+from rules_helpers import EXAMPLE, ROOT, start_prometheus
 
 from regwatch import catalog
 from regwatch.config import load_config, parse_config
