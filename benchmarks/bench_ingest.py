@@ -1,16 +1,24 @@
-"""Benchmark ``regwatch ingest`` on a generated distribution log (>= 1 GB, JSON formatter + access lines).
+"""Benchmark ``regwatch ingest`` on a generated distribution log (>= 1 GB, 3M+ lines).
 
-    python benchmarks/bench_ingest.py [--size-mb 1100] [--threads 2] [--keep]
+    python benchmarks/bench_ingest.py [--size-mb 1024] [--lines 3100000] [--threads 2] [--keep] [--log FILE]
 
-Prints the bare DuckDB ``read_json`` scan of the same file next to the end-to-end ingest
-(parse, merge, dedupe, insert): lines/s, seconds and peak RSS. Never fails on time.
-The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
+The log is what distribution 2.8 (JSON formatter) prints behind a Kubernetes service: per request an
+"authorized request" record, a "response completed" record and a combined access line; refused
+authentication (a warning and a 401 access line); kubelet health checks of ``/`` (an access line
+only). Each measurement runs in its own process, so its peak RSS is its own:
+
+- bare scan: DuckDB alone reading the file with ``read_json`` (newline-delimited, errors ignored);
+- ingest: ``regwatch.ingest.ingest`` into a fresh store file: pre-scan, parse, merge, dedupe,
+  insert, state, commit.
+
+Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratio ingest / bare scan.
+Never fails on time. The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import random
 import resource
 import subprocess
@@ -23,51 +31,71 @@ from pathlib import Path
 
 GO_VERSION = "go1.19.8"
 HOST = "registry.example.internal:5000"
-AGENTS = ["docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.1.0 os/linux arch/amd64", "skopeo/1.9.3",
-          "containerd/v1.7.2", "curl/7.88.1", "Go-http-client/1.1"]  # fmt: skip
+# (user agent, weight): Kubernetes nodes pull with containerd, people and CI with docker
+AGENTS = [
+    ("containerd/v1.7.2", 45),
+    ("docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.1.0 os/linux arch/amd64", 25),
+    ("skopeo/1.9.3", 10),
+    ("Go-http-client/1.1", 10),
+    ("curl/7.88.1", 10),
+]
 REPOS = [f"team{i}/service-{j}" for i in range(12) for j in range(8)]
+PROBE_SHARE = 0.06  # kubelet liveness/readiness checks of "/": one access line each
+REFUSED_SHARE = 0.05  # anonymous pings refused with 401
 
 
 def _digest(rng: random.Random) -> str:
-    return "sha256:" + "%064x" % rng.getrandbits(256)
+    return f"sha256:{rng.getrandbits(256):064x}"
 
 
 def _json_line(fields: dict[str, object]) -> str:
-    # logrus sorts keys; hand-rolled for speed (values never need escaping here)
-    parts = []
-    for k in sorted(fields):
-        v = fields[k]
-        parts.append(f'"{k}":{v}' if isinstance(v, int) else f'"{k}":"{v}"')
-    return "{" + ",".join(parts) + "}"
+    """A logrus JSON record (keys sorted, as logrus writes them; values here never need escaping)."""
+    return (
+        "{"
+        + ",".join(f'"{k}":{v}' if isinstance(v, int) else f'"{k}":"{v}"' for k, v in sorted(fields.items()))
+        + "}"
+    )
 
 
 def _go_duration(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.3f}".rstrip("0").rstrip(".") + "µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.6f}".rstrip("0").rstrip(".") + "ms"
-    if seconds < 60:
-        return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
-    return f"{int(seconds // 60)}m" + f"{seconds % 60:.9f}".rstrip("0").rstrip(".") + "s"
+    """Go's time.Duration.String() for a positive duration."""
+    ns = max(1, round(seconds * 1e9))
+    if ns < 1_000:
+        return f"{ns}ns"
+    for div, unit in ((1_000, "µs"), (1_000_000, "ms")):
+        if ns < div * 1000:
+            whole, frac = divmod(ns, div)
+            digits = len(str(div)) - 1
+            return f"{whole}" + (f".{frac:0{digits}d}".rstrip("0").rstrip(".")) + unit
+    s, frac = divmod(ns, 1_000_000_000)
+    m, s = divmod(s, 60)
+    return (f"{m}m" if m else "") + f"{s}" + f".{frac:09d}".rstrip("0").rstrip(".") + "s"
 
 
-def request_lines(rng: random.Random, t: datetime) -> list[str]:
-    """The lines distribution 2.8 prints for one request (JSON formatter + access log)."""
+def _access(ip: str, t: datetime, method: str, uri: str, status: int, size: int, ua: str) -> str:
+    return f'{ip} - - [{t.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "{method} {uri} HTTP/1.1" {status} {size} "" "{ua}"'
+
+
+def request_lines(rng: random.Random, t: datetime) -> tuple[list[str], bool]:
+    """The lines distribution 2.8 prints for one event; and whether it is a registry request."""
     r = rng.random()
+    if r < PROBE_SHARE:  # kubelet health check of "/": the access log only
+        return [_access(f"10.42.{rng.randrange(4)}.1", t, "GET", "/", 200, 0, "kube-probe/1.28")], False
     repo = rng.choice(REPOS)
     ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
     addr = f"{ip}:{rng.randrange(1024, 65535)}"
-    ua = rng.choice(AGENTS)
+    ua = rng.choices([a for a, _ in AGENTS], [w for _, w in AGENTS])[0]
     rid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     base = {"go.version": GO_VERSION, "http.request.host": HOST, "http.request.id": rid,
             "http.request.remoteaddr": addr, "http.request.useragent": ua}  # fmt: skip
-    if r < 0.05:  # refused authentication: a warning and the access line, no "response completed"
+    if r < PROBE_SHARE + REFUSED_SHARE:  # refused authentication: a warning and the access line
         method, uri = "GET", "/v2/"
         warn = dict(base, **{"http.request.method": method, "http.request.uri": uri, "level": "warning",
                     "msg": "error authorizing context: authorization token required",
                     "time": t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"})  # fmt: skip
-        return [_json_line(warn), _access(ip, t, method, uri, 401, 87, ua)]
-    if r < 0.65:
+        return [_json_line(warn), _access(ip, t, method, uri, 401, 87, ua)], True
+    r = rng.random()
+    if r < 0.62:
         method, uri, status, size = (rng.choice(("GET", "GET", "HEAD")), f"/v2/{repo}/blobs/{_digest(rng)}",
                                      200, rng.randrange(1000, 50_000_000))  # fmt: skip
         extra = {"vars.digest": uri.rsplit("/", 1)[1], "vars.name": repo}
@@ -86,12 +114,12 @@ def request_lines(rng: random.Random, t: datetime) -> list[str]:
         extra = {"vars.name": repo}
     dur = rng.expovariate(1 / 0.03) if status != 404 else rng.expovariate(1 / 0.004)
     end = t + timedelta(seconds=dur)
-    stamp = end.strftime("%Y-%m-%dT%H:%M:%S.%f") + "417Z"
     auth = dict(base, **{"http.request.method": method, "http.request.uri": uri, "level": "info",
                 "msg": "authorized request", "time": t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "031Z"}, **extra)  # fmt: skip
     done = dict(base, **{"http.request.method": method, "http.request.uri": uri,
                 "http.response.duration": _go_duration(dur), "http.response.status": status,
-                "http.response.written": size, "time": stamp}, **extra)  # fmt: skip
+                "http.response.written": size, "time": end.strftime("%Y-%m-%dT%H:%M:%S.%f") + "417Z"},
+                **extra)  # fmt: skip
     if status >= 400:
         done.update({"auth.user.name": "robot", "err.code": "manifest unknown", "err.message": "manifest unknown",
                      "level": "error", "msg": "response completed with error"})  # fmt: skip
@@ -99,111 +127,120 @@ def request_lines(rng: random.Random, t: datetime) -> list[str]:
         done.update({"level": "info", "msg": "response completed"})
         if rng.random() < 0.5:
             done["http.response.contenttype"] = "application/octet-stream"
-    return [_json_line(auth), _json_line(done), _access(ip, t, method, uri, status, size, ua)]
+    return [_json_line(auth), _json_line(done), _access(ip, t, method, uri, status, size, ua)], True
 
 
-def _access(ip: str, t: datetime, method: str, uri: str, status: int, size: int, ua: str) -> str:
-    return f'{ip} - - [{t.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "{method} {uri} HTTP/1.1" {status} {size} "" "{ua}"'
-
-
-def generate(path: Path, target_bytes: int, seed: int = 7) -> tuple[int, int]:
-    """Write a distribution log of about ``target_bytes``; return (lines, requests)."""
+def generate(path: Path, target_bytes: int, min_lines: int = 0, seed: int = 7) -> tuple[int, int]:
+    """Write a distribution log of at least ``target_bytes`` and ``min_lines``; return (lines, request rows)."""
     rng = random.Random(seed)
     t = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
-    lines = requests = 0
-    written = 0
+    lines = rows = written = 0
     start = _json_line({"go.version": GO_VERSION, "level": "info", "msg": "listening on [::]:5000",
                         "time": "2026-11-02T00:00:00.000000001Z"})  # fmt: skip
-    with open(path, "w", encoding="utf-8", buffering=1 << 22) as fh:
+    with open(path, "wb") as fh:
         buf = [start]
-        while written < target_bytes:
-            for _ in range(2000):
-                t += timedelta(microseconds=rng.randrange(200, 4000))
-                buf.extend(request_lines(rng, t))
-                requests += 1
-            text = "\n".join(buf) + "\n"
-            fh.write(text)
-            written += len(text.encode())
+        while written < target_bytes or lines < min_lines:
+            for _ in range(5000):
+                t += timedelta(microseconds=rng.randrange(100, 2000))
+                got, _ = request_lines(rng, t)
+                buf.extend(got)
+                rows += 1  # every event is one request row (a health check too: its access line)
+            data = ("\n".join(buf) + "\n").encode()
+            fh.write(data)
+            written += len(data)
             lines += len(buf)
             buf = []
-    return lines, requests
+    return lines, rows
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _bare_scan(path: Path, threads: int) -> float:
+def _bare_scan(log: Path, threads: int) -> dict[str, float]:
     import duckdb
 
     conn = duckdb.connect()
     conn.execute(f"SET threads = {int(threads)}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     conn.execute(
-        "SELECT count(*), count(\"http.request.id\") FROM read_json(?, format='newline_delimited', "
-        "ignore_errors=true, columns={'http.request.id': 'VARCHAR', 'msg': 'VARCHAR'})",
-        [str(path)],
+        "SELECT count(*), count(\"http.request.id\") FROM read_json(?, format = 'newline_delimited', "
+        "ignore_errors = true, columns = {'http.request.id': 'VARCHAR', 'msg': 'VARCHAR'})",
+        [str(log)],
     ).fetchall()
-    return time.perf_counter() - t0
+    return {"secs": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rss_mb": _rss_mb()}
+
+
+def _ingest(log: Path, threads: int) -> dict[str, float]:
+    from regwatch.ingest import IngestSpec, ingest
+    from regwatch.store import open_store
+
+    db = log.with_suffix(".duckdb")
+    try:
+        with open_store(str(db)) as store:
+            store.execute(f"SET threads = {int(threads)}")
+            t0, c0 = time.perf_counter(), time.process_time()
+            (rep,) = ingest(store, [IngestSpec(path=str(log), format="distribution")])
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+            rows = store.fetchall("SELECT count(*) FROM requests")[0][0]
+    finally:
+        for p in (db, Path(str(db) + ".wal")):
+            p.unlink(missing_ok=True)
+    return {"secs": secs, "cpu": cpu, "rss_mb": _rss_mb(), "rows": rows, "accepted": rep.accepted,
+            "ignored": rep.ignored, "rejected": rep.rejected}  # fmt: skip
+
+
+def _child(mode: str, log: Path, threads: int) -> None:
+    out = _bare_scan(log, threads) if mode == "bare" else _ingest(log, threads)
+    print(json.dumps(out))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size-mb", type=int, default=1100)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--size-mb", type=int, default=1024, help="least size of the generated log (MiB)")
+    ap.add_argument("--lines", type=int, default=3_100_000, help="least lines of the generated log")
+    ap.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    ap.add_argument("--keep", action="store_true", help="keep the generated log")
+    ap.add_argument("--log", type=Path, help="use this log instead of generating one")
+    ap.add_argument("--child", choices=("bare", "ingest"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(Path(args.child), args.threads)
+        _child(args.child, args.log, args.threads)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="regwatch-bench-", dir="/tmp"))
-    log = tmp / "registry.log"
+    log = args.log or tmp / "registry.log"
     try:
-        t0 = time.perf_counter()
-        lines, requests = generate(log, args.size_mb * 1024 * 1024)
-        size = log.stat().st_size
-        print(f"generated {log}: {size / 1e9:.2f} GB, {lines:,} lines, {requests:,} requests "
-              f"in {time.perf_counter() - t0:.1f}s")  # fmt: skip
-        # each measurement in its own process so peak RSS is its own
+        if args.log is None:
+            t0 = time.perf_counter()
+            lines, rows = generate(log, args.size_mb * 1024 * 1024, args.lines)
+            print(f"generated {log}: {log.stat().st_size / 1e9:.2f} GB, {lines:,} lines, {rows:,} requests "
+                  f"in {time.perf_counter() - t0:.0f}s")  # fmt: skip
+        else:
+            with open(log, "rb") as fh:
+                lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+            rows = 0
+        res = {}
         for mode in ("bare", "ingest"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(log), "--threads", str(args.threads)],
-                env=dict(os.environ, REGWATCH_BENCH_MODE=mode), capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
-            print(out.rstrip())
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", mode, "--log", str(log), "--threads", str(args.threads)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            res[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+        bare, ing = res["bare"], res["ingest"]
+        for name, r in (("bare read_json scan", bare), ("regwatch ingest", ing)):
+            print(f"{name:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
+                  f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
+        print(
+            f"ingest / bare scan  : {ing['secs'] / bare['secs']:.1f}x  ({ing['rows']:,} request rows"
+            + (f" of {rows:,} expected" if rows else "")
+            + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,})"
+        )
     finally:
         if not args.keep:
             for p in tmp.iterdir():
                 p.unlink()
             tmp.rmdir()
-
-
-def _child(log: Path, threads: int) -> None:
-    mode = os.environ.get("REGWATCH_BENCH_MODE", "ingest")
-    lines = sum(1 for _ in open(log, "rb")) if mode == "bare" else None
-    if mode == "bare":
-        secs = _bare_scan(log, threads)
-        print(f"bare read_json scan : {secs:7.2f}s  {lines / secs:12,.0f} lines/s  "
-              f"peak RSS {peak_rss_mb():6.0f} MB")  # fmt: skip
-        return
-    from regwatch.ingest import IngestSpec, ingest
-    from regwatch.store import open_store
-
-    db = log.with_suffix(".duckdb")
-    with open_store(str(db)) as store:
-        store.execute(f"SET threads = {int(threads)}")
-        t0 = time.perf_counter()
-        (rep,) = ingest(store, [IngestSpec(path=str(log), format="distribution")])
-        secs = time.perf_counter() - t0
-        rows = store.fetchall("SELECT count(*) FROM requests")[0][0]
-    total = rep.accepted + rep.ignored + rep.rejected
-    print(f"regwatch ingest     : {secs:7.2f}s  {total / secs:12,.0f} lines/s  peak RSS {peak_rss_mb():6.0f} MB"
-          f"  ({rows:,} request rows; accepted {rep.accepted:,} ignored {rep.ignored:,} "
-          f"rejected {rep.rejected:,})")  # fmt: skip
-    db.unlink()
-    Path(str(db) + ".wal").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ class SloFilters:
 class SloAlerting:
     page: bool = True
     ticket: bool = True
-    min_events: int | None = None  # per window; default alerting.min_events
+    min_events: int | None = check(_positive, default=None)  # per long window; default alerting.min_events
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from regwatch.catalog import Metric
 from regwatch.config import Config, Slo
 from regwatch.rules import slo as rules_slo
 from regwatch.rules.spec import normalise_window
+from regwatch.slo.burn import budget_fraction
 from regwatch.timeutil import parse_duration
 
 #: The dashboard query variables, each a label of the probe metrics.
@@ -77,8 +78,8 @@ def burn_rate(slo: Slo, window: str) -> str:
 
 
 def budget(slo: Slo) -> str:
-    """Return the error budget ``1 - objective`` as a PromQL literal, without float noise."""
-    return f"{1 - slo.objective:.10g}"
+    """Return the error budget ``1 - objective`` as a PromQL literal, as the rules and `regwatch slo` use it."""
+    return f"{budget_fraction(slo.objective):.12g}"
 
 
 def budget_remaining(slo: Slo) -> str:

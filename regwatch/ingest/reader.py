@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -108,30 +109,42 @@ def _has_long_line(buf: bytearray, end: int) -> bool:
     return False
 
 
-def _count_clean_lines(buf: bytearray, end: int, total: int, scratch: np.ndarray) -> int | None:
+def _control_counts(data: np.ndarray, scratch: np.ndarray) -> tuple[int, int, int]:
+    """(bytes < 0x20, LFs, TABs) of ``data``; TABs are counted only when other controls are there.
+
+    numpy releases the GIL here, so this runs beside the UTF-8 check of the same block.
+    """
+    mask = scratch[: data.size]
+    controls = int(np.count_nonzero(np.less(data, 32, out=mask)))
+    lines = int(np.count_nonzero(np.equal(data, 10, out=mask)))
+    tabs = int(np.count_nonzero(np.equal(data, 9, out=mask))) if controls != lines else 0
+    return controls, lines, tabs
+
+
+def _count_clean_lines(
+    buf: bytearray, end: int, total: int, scratch: np.ndarray, pool: ThreadPoolExecutor | None = None
+) -> int | None:
     """Lines in ``buf[:end]`` (whole lines), or None when one of them needs a look (see copy_clean).
 
     ``buf[end:total]`` is the start of the next line; when the buffer is full it is checked too (so
     that the block is not copied): a bad byte there only sends this block down the slow path early.
-    ``scratch``: a bool array as long as ``buf``, reused between blocks.
+    ``scratch``: a bool array at least as long as the data, reused between blocks; ``pool``: a
+    thread for the control-byte counts while this thread checks UTF-8.
     """
     size = total if total == len(buf) else end
     data = np.frombuffer(buf, dtype=np.uint8, count=size)
-    controls = np.count_nonzero(np.less(data, 32, out=scratch[:size]))
-    lines = np.count_nonzero(np.equal(data, 10, out=scratch[:size]))
-    if controls != lines and controls != lines + np.count_nonzero(np.equal(data, 9, out=scratch[:size])):
-        return None
-    if buf.find(b"\x7f", 0, size) >= 0:
-        return None
-    if size and int(data.max()) >= 0x80:
+    counts = pool.submit(_control_counts, data, scratch) if pool is not None else None
+    ok = buf.find(b"\x7f", 0, size) < 0
+    if ok and size and int(data.max()) >= 0x80:
         try:  # not final: a character cut at the end of a full buffer is completed by the next read
             with memoryview(buf)[:size] as text:
                 codecs.utf_8_decode(text, "strict", size == end)
         except UnicodeDecodeError:
-            return None
-    if _has_long_line(buf, end):
+            ok = False
+    controls, lines, tabs = counts.result() if counts is not None else _control_counts(data, scratch)
+    if not ok or controls != lines + tabs or _has_long_line(buf, end):
         return None
-    return int(lines)
+    return lines
 
 
 def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
@@ -159,6 +172,13 @@ def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tu
     not UTF-8, too long). A block is a view of a reused buffer: valid until the next one is asked
     for. A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
     """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regwatch-scan") as pool:
+        yield from _blocks(src, limit, final=final, pool=pool)
+
+
+def _blocks(
+    src: BinaryIO, limit: int | None, *, final: bool, pool: ThreadPoolExecutor
+) -> Iterator[tuple[memoryview, int | None]]:
     buf = bytearray(BLOCK if limit is None else max(1, min(BLOCK, limit)))
     scratch = np.empty(len(buf), dtype=np.bool_)
     have = 0  # bytes of an unfinished line at the start of buf
@@ -174,14 +194,13 @@ def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tu
         total = have + n
         if not n:
             if have and final:
-                last = bytes(memoryview(buf)[:have]) + b"\n"
-                tail = bytearray(last)
+                tail = bytearray(memoryview(buf)[:have]) + b"\n"
                 with memoryview(tail) as view:
-                    yield view, _count_clean_lines(tail, len(tail), len(tail), np.empty(len(tail), dtype=np.bool_))
+                    yield view, _count_clean_lines(tail, len(tail), len(tail), np.empty(len(tail), np.bool_))
             return
         end = buf.rfind(b"\n", 0, total) + 1
         if end:
-            lines = _count_clean_lines(buf, end, total, scratch)
+            lines = _count_clean_lines(buf, end, total, scratch, pool)
             with memoryview(buf) as view:
                 yield view[:end], lines
             buf[: total - end] = buf[end:total]
@@ -206,15 +225,15 @@ def _clean_block(block: bytes, first_line: int, rejects: list[Reject]) -> bytes:
 def copy_clean(src: BinaryIO, dest: BinaryIO, limit: int | None, *, first_line: int, final: bool) -> Chunk:
     """Copy complete lines from ``src`` to ``dest``, cleaning blocks that need it; count bytes and lines."""
     chunk = Chunk()
-    for block, lines in iter_blocks(src, limit, final=final):
+    for block, counted in iter_blocks(src, limit, final=final):
         chunk.nbytes += len(block)
-        if lines is None:
+        if counted is None:
             data = bytes(block)
-            lines = data.count(b"\n")
             dest.write(_clean_block(data, first_line + chunk.lines, chunk.rejects))
+            chunk.lines += data.count(b"\n")
         else:
             dest.write(block)
-        chunk.lines += lines
+            chunk.lines += counted
     return chunk
 
 

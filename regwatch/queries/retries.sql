@@ -4,28 +4,23 @@
 -- param: repository (text, optional): only this repository
 -- param: limit (int, default 50): rows to return
 --
--- The rule of the SLO engine's rw_requests (classify.sql, docs/slis.md): a pull is a retry when the
--- previous good-or-bad pull of the same client IP, repository and reference was bad and at most the
--- window earlier. Excluded outcomes (401 challenges, 404) neither count nor break a chain.
--- Keep in step with classify.sql (it does not expose the client, which this question needs).
+-- The retry rule is the SLO engine's own: rw_requests (regwatch/slo/sql/classify.sql, docs/slis.md)
+-- marks a pull `attempt = 'retry'` when the previous good-or-bad pull of the same client IP,
+-- repository and reference was bad and at most the window earlier; excluded outcomes (401
+-- challenges, 404) neither count nor break a chain. rw_requests reads (lo, hi]; this query's range
+-- is [since, until), which on the store's microsecond timestamps is (since - 1us, until - 1us].
+-- Pulls without a client IP, repository or reference are never retries and are left out.
 WITH pulls AS (
-    SELECT client_ip, user_agent, ts, rw_outcome(status) AS outcome,
-           lag(CASE WHEN rw_outcome(status) <> 'excluded' THEN rw_outcome(status) END IGNORE NULLS) OVER w
-               AS prev_outcome,
-           lag(CASE WHEN rw_outcome(status) <> 'excluded' THEN ts END IGNORE NULLS) OVER w AS prev_ts
-    FROM requests
-    WHERE ts >= $since - to_microseconds(CAST($window * 1000000 AS BIGINT)) AND ts < $until
-      AND rw_kind(method, route) = 'pull'
+    SELECT client_ip, user_agent, ts, outcome, attempt = 'retry' AS is_retry
+    FROM rw_requests(
+        $since::TIMESTAMP - INTERVAL 1 MICROSECOND - to_microseconds(CAST($window * 1000000 AS BIGINT)),
+        $since::TIMESTAMP - INTERVAL 1 MICROSECOND,
+        $until::TIMESTAMP - INTERVAL 1 MICROSECOND,
+        CAST($window * 1000000 AS BIGINT)
+    )
+    WHERE kind = 'pull'
       AND client_ip IS NOT NULL AND repository IS NOT NULL AND reference IS NOT NULL
       AND ($repository IS NULL OR repository = $repository)
-    WINDOW w AS (PARTITION BY client_ip, repository, reference ORDER BY ts, source, line)
-),
-marked AS (
-    SELECT *,
-           coalesce(prev_outcome = 'bad' AND epoch_us(ts) - epoch_us(prev_ts) <= CAST($window * 1000000 AS BIGINT), false)
-               AS is_retry
-    FROM pulls
-    WHERE ts >= $since
 )
 SELECT client_ip,
        mode(user_agent) AS user_agent,
@@ -35,7 +30,7 @@ SELECT client_ip,
        count(*) FILTER (WHERE is_retry AND outcome = 'bad') AS retries_bad,
        min(ts) FILTER (WHERE is_retry) AS first_retry,
        max(ts) FILTER (WHERE is_retry) AS last_retry
-FROM marked
+FROM pulls
 GROUP BY client_ip
 HAVING retries > 0
 ORDER BY retries DESC, client_ip

@@ -1,29 +1,31 @@
 """Gather the figures of the weekly report from the store.
 
-SLO figures, per-region and per-day SLIs, egress, cost and repositories come from the SLO engine
-(``regwatch.slo``), so every definition is the one of docs/slis.md. Incidents and probe coverage
-are SQL of their own (``regwatch.report.sql``) over the same classification.
+SLO figures, per-region and per-day SLIs, egress and cost come from the SLO engine (``regwatch.slo``),
+so every definition is the one of docs/slis.md. Incidents, top repositories and probe coverage are
+SQL of their own (``regwatch.report.sql``) over the engine's classification macros and SLO events.
+The retry rule, the one costly part of classifying requests, is computed once for the whole range the
+report reads (``regwatch.slo.classified``) and every figure reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
-from regwatch.catalog import BURN_POLICY, BURN_WINDOWS
-from regwatch.config import Config, Slo
+from regwatch.catalog import BURN_POLICY
+from regwatch.config import Config
 from regwatch.errors import StoreError, UsageError
 from regwatch.report import sql
-from regwatch.slo import compute_slis, evaluate_slos
+from regwatch.slo import ClassifiedRequests, classified, compute_slis, evaluate_slos
 from regwatch.slo._sql import install_macros
-from regwatch.slo._sql import sql as slo_sql
 from regwatch.slo.burn import budget_fraction
-from regwatch.slo.windows import lookback, microseconds, naive_utc
+from regwatch.slo.classified import NO_RETRIES, retry_set
+from regwatch.slo.evaluate import event_params, min_events, needs_retries, slo_range
+from regwatch.slo.windows import naive_utc
 from regwatch.store import Store
 from regwatch.timeutil import iso_week_range, parse_duration
 
@@ -98,10 +100,12 @@ def _change(now: float | None, before: float | None) -> float | None:
     return now / before - 1
 
 
-def slo_table(store: Store, cfg: Config, period: Period) -> list[dict[str, Any]]:
+def slo_table(
+    store: Store, cfg: Config, period: Period, data: ClassifiedRequests | None = None
+) -> list[dict[str, Any]]:
     """Every SLO at the end of the period, with its change since the end of the previous one."""
-    now = evaluate_slos(store, cfg, at=period.end)
-    before = {s.slo: s for s in evaluate_slos(store, cfg, at=period.start)}
+    now = evaluate_slos(store, cfg, at=period.end, data=data)
+    before = {s.slo: s for s in evaluate_slos(store, cfg, at=period.start, data=data)}
     rows = []
     for status in now:
         prev = before[status.slo]
@@ -117,18 +121,32 @@ def slo_table(store: Store, cfg: Config, period: Period) -> list[dict[str, Any]]
     return rows
 
 
-def daily(store: Store, cfg: Config, period: Period, source: str) -> dict[str, Any]:
+def daily(
+    store: Store,
+    cfg: Config,
+    period: Period,
+    source: Literal["logs", "probes"],
+    data: ClassifiedRequests | None = None,
+) -> dict[str, Any]:
     """Per-day, per-region SLIs: ``{"days": [...], "regions": [...], "cells": {(region, day): row}}``."""
     days = period.days()
+    index = {_midnight(lo): i for i, (lo, _) in enumerate(days)}
     cells: dict[tuple[str, int], dict[str, Any]] = {}
     regions: list[str] = []
-    for i, (lo, hi) in enumerate(days):
-        for row in compute_slis(store, cfg, start=lo, end=hi, by="region", source=source):  # type: ignore[arg-type]
-            name = region_name(row)
-            if name not in regions:
-                regions.append(name)
-            cells[(name, i)] = row
+    rows = compute_slis(
+        store, cfg, start=period.start, end=period.end, by="region", source=source, per_day=True, data=data
+    )
+    for row in rows:
+        i = index[row.pop("day")]
+        name = region_name(row)
+        if name not in regions:
+            regions.append(name)
+        cells[(name, i)] = row
     return {"days": [lo for lo, _ in days], "regions": ordered_regions(cfg, regions), "cells": cells}
+
+
+def _midnight(t: datetime) -> datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def region_name(row: dict[str, Any]) -> str:
@@ -142,7 +160,13 @@ def ordered_regions(cfg: Config, names: list[str]) -> list[str]:
     return [n for n in configured if n in names] + sorted(n for n in names if n not in configured)
 
 
-def egress(store: Store, cfg: Config, period: Period, days: dict[str, Any] | None = None) -> dict[str, Any]:
+def egress(
+    store: Store,
+    cfg: Config,
+    period: Period,
+    days: dict[str, Any] | None = None,
+    data: ClassifiedRequests | None = None,
+) -> dict[str, Any]:
     """Egress, egress per pull and cost per region and in total, with the change from the previous period.
 
     ``days`` (the ``daily(..., "logs")`` block of the same period) saves a pass: the period's counts,
@@ -150,10 +174,11 @@ def egress(store: Store, cfg: Config, period: Period, days: dict[str, Any] | Non
     """
     prev = period.previous
     before = {
-        region_name(r): r for r in compute_slis(store, cfg, start=prev.start, end=prev.end, by="region")
+        region_name(r): r
+        for r in compute_slis(store, cfg, start=prev.start, end=prev.end, by="region", data=data)
     }
     if days is None:
-        rows_now = compute_slis(store, cfg, start=period.start, end=period.end, by="region")
+        rows_now = compute_slis(store, cfg, start=period.start, end=period.end, by="region", data=data)
         now = {region_name(r): r for r in rows_now}
     else:
         now = {
@@ -196,15 +221,8 @@ def _egress_row(name: str, r: dict[str, Any], p: dict[str, Any]) -> dict[str, An
 def top_repositories(store: Store, cfg: Config, period: Period) -> dict[str, list[dict[str, Any]]]:
     """The repositories with the most egress and with the most bad pulls in the period."""
     install_macros(store)
-    retry = cfg.sli.retry_window_seconds
-    params = {
-        "lookback": lookback(period.start, retry),
-        "lo": period.start,
-        "hi": period.end,
-        "retry_us": microseconds(retry),
-    }
     repos: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in _fetch(store, sql.REPOSITORIES, params):
+    for r in _fetch(store, sql.REPOSITORIES, {"lo": period.start, "hi": period.end}):
         row = repos.setdefault(
             (r["registry"], r["repository"]),
             {"registry": r["registry"], "repository": r["repository"], "egress_bytes": 0, "pulls_good": 0,
@@ -255,7 +273,9 @@ def _policy_minutes() -> tuple[list[int], list[int], list[float]]:
     )
 
 
-def incidents(store: Store, cfg: Config, period: Period) -> list[dict[str, Any]]:
+def incidents(
+    store: Store, cfg: Config, period: Period, data: ClassifiedRequests | None = None
+) -> list[dict[str, Any]]:
     """Time ranges where an SLO's page-level burn (catalog.BURN_POLICY["page"]) was exceeded."""
     longs, shorts, factors = _policy_minutes()
     first_t = _floor_minute(period.start) + MINUTE
@@ -263,28 +283,28 @@ def incidents(store: Store, cfg: Config, period: Period) -> list[dict[str, Any]]
     if first_t > hi:
         return []
     lo = first_t - MINUTE * max(longs)
+    install_macros(store)
     out = []
     for slo in cfg.slos:
-        params = _slo_params(cfg, slo)
-        params.update(
-            lo=lo,
-            hi=hi,
-            first_t=first_t,
-            long_minutes=longs,
-            short_minutes=shorts,
-            factors=factors,
-            budget=budget_fraction(slo.objective),
-            min_events=cfg.alerting.min_events
-            if slo.alerting.min_events is None
-            else slo.alerting.min_events,
-        )
+        params = {
+            **event_params(slo),
+            "lo": lo,
+            "hi": hi,
+            "first_t": first_t,
+            "long_minutes": longs,
+            "short_minutes": shorts,
+            "factors": factors,
+            "budget": budget_fraction(slo.objective),
+            "min_events": min_events(cfg, slo),
+        }
         if slo.source == "logs":
-            install_macros(store)
-            retry = cfg.sli.retry_window_seconds
-            params.update(lookback=lookback(lo, retry), retry_us=microseconds(retry))
-            rows = _fetch(store, sql.INCIDENTS_LOGS, params)
+            retries = retry_set(store, cfg, lo, hi, data) if needs_retries(slo) else nullcontext(NO_RETRIES)
+            with retries as name:
+                rows = _fetch(
+                    store, sql.INCIDENTS_LOGS, _only(sql.INCIDENTS_LOGS, {**params, "retries": name})
+                )
         else:
-            rows = _fetch(store, sql.INCIDENTS_PROBES, params)
+            rows = _fetch(store, sql.INCIDENTS_PROBES, _only(sql.INCIDENTS_PROBES, params))
         for r in rows:
             out.append(
                 {
@@ -299,110 +319,28 @@ def incidents(store: Store, cfg: Config, period: Period) -> list[dict[str, Any]]
     return out
 
 
-def _slo_params(cfg: Config, slo: Slo) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "registry": slo.filters.registry,
-        "region": slo.filters.region,
-        "repository": slo.filters.repository,
-    }
-    if slo.source == "logs":
-        params.update(
-            kind="push" if slo.sli == "push_success" else "pull",
-            first_only=slo.sli == "first_attempt_success",
-        )
-    else:
-        params.update(sli=slo.sli, threshold=slo.threshold_seconds)
-    return params
+def _only(query: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``query`` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in query}
 
 
 def _floor_minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
 
-class _ClassifiedStore(Store):
-    """The report's store while the requests of its range are classified once (``classified_once``).
-
-    The SLO engine re-installs classify.sql before each query, which would replace the shadow
-    ``rw_requests``; this wrapper skips that re-install while the shadow is valid, and restores the
-    real macro for any query reaching outside the classified range (correct, only slower).
-    """
-
-    def __init__(self, store: Store, lo: datetime, hi: datetime, retry_us: int) -> None:
-        super().__init__(store.conn, store.path, store.read_only)
-        self.lo, self.hi, self.retry_us = lo, hi, retry_us
-        self.shadowed = True
-
-    def _covers(self, params: Any) -> bool:
-        if not isinstance(params, dict) or "lookback" not in params:
-            return True  # reads no requests through rw_requests
-        hi = params.get("hi", params.get("at"))
-        return (
-            params["lo"] >= self.lo
-            and hi is not None
-            and hi <= self.hi
-            and params["retry_us"] == self.retry_us
-        )
-
-    def _shadow(self, on: bool) -> None:
-        if on != self.shadowed:
-            self.conn.execute(sql.SHADOW_RW_REQUESTS if on else slo_sql("classify.sql"))
-            self.shadowed = on
-
-    def fetch_dicts(self, query: str, params: Any = None) -> list[dict[str, Any]]:
-        if query == slo_sql("classify.sql"):
-            return []  # the macros are installed; keep the shadow rw_requests
-        self._shadow(self._covers(params))
-        return super().fetch_dicts(query, params)
-
-    def close(self) -> None:
-        """Leave the connection to its owner."""
-
-
-@contextmanager
-def classified_once(store: Store, cfg: Config, lo: datetime, hi: datetime) -> Iterator[Store]:
-    """Classify the requests of ``(lo, hi]`` once; engine queries inside that range read the result."""
-    install_macros(store)
-    retry = cfg.sli.retry_window_seconds
-    retry_us = microseconds(retry)
-    try:
-        store.execute(
-            sql.CLASSIFY_ONCE, {"lookback": lookback(lo, retry), "lo": lo, "hi": hi, "retry_us": retry_us}
-        )
-        store.execute(sql.SHADOW_RW_REQUESTS)
-        yield _ClassifiedStore(store, lo, hi, retry_us)
-    except duckdb.Error as exc:
-        raise StoreError(f"{store.path}: report query failed: {exc}") from None
-    finally:
-        install_macros(store)
-        store.execute("DROP TABLE IF EXISTS rw_report_requests")
-
-
 def read_range(cfg: Config, period: Period) -> tuple[datetime, datetime]:
-    """The range of requests the report reads: both periods, SLO windows at both ends, burn lookback."""
+    """The range whose retry rule the report needs: both periods, and for first-attempt SLOs from logs
+    their windows at both ends of the period and the incidents' burn lookback."""
     longest_burn = timedelta(minutes=max(_policy_minutes()[0]))
-    windows = [timedelta(seconds=s.window_seconds) for s in cfg.slos if s.source == "logs"]
-    if windows:  # evaluate_slos reads every burn window too
-        windows.append(timedelta(seconds=max(parse_duration(w) for w in BURN_WINDOWS)))
-    lo = min(
-        [period.previous.start, _floor_minute(period.start) - longest_burn]
-        + [period.start - w for w in windows]
-    )
-    return lo, period.end
+    starts = [period.previous.start]
+    for slo in cfg.slos:
+        if needs_retries(slo):
+            starts += [slo_range(slo, period.start)[0], _floor_minute(period.start) + MINUTE - longest_burn]
+    return min(starts), period.end
 
 
-def gather(store: Store, cfg: Config, period: Period, *, classify_once: bool = True) -> dict[str, Any]:
-    """Collect every figure of the report for ``period`` into one dict (the templates' context).
-
-    With ``classify_once`` the requests are classified in one pass and every figure is read from it
-    (the same numbers, several times faster on a big store).
-    """
-    if classify_once:
-        with classified_once(store, cfg, *read_range(cfg, period)) as fast:
-            return _gather(fast, cfg, period)
-    return _gather(store, cfg, period)
-
-
-def _gather(store: Store, cfg: Config, period: Period) -> dict[str, Any]:
+def gather(store: Store, cfg: Config, period: Period) -> dict[str, Any]:
+    """Collect every figure of the report for ``period`` into one dict (the templates' context)."""
     presence = _fetch(store, sql.PRESENCE, {"lo": period.start, "hi": period.end})[0]
     registries = {r.name for r in cfg.registries} | {
         r["registry"] for r in _fetch(store, sql.REGISTRIES, {"lo": period.start, "hi": period.end})
@@ -418,14 +356,21 @@ def _gather(store: Store, cfg: Config, period: Period) -> dict[str, Any]:
     }
     if not report["has_data"]:
         return report
-    report["slos"] = slo_table(store, cfg, period)
-    report["incidents"] = incidents(store, cfg, period)
-    report["daily"] = {
-        source: daily(store, cfg, period, source)
-        for source, present in (("logs", report["has_logs"]), ("probes", report["has_probes"]))
-        if present
-    }
-    report["egress"] = egress(store, cfg, period, report["daily"]["logs"]) if report["has_logs"] else None
+    # the retry rule of every request the report reads, computed once (only logs have retries)
+    once = classified(store, cfg, *read_range(cfg, period)) if report["has_logs"] else nullcontext(None)
+    with once as data:
+        report["slos"] = slo_table(store, cfg, period, data)
+        report["incidents"] = incidents(store, cfg, period, data)
+        sources: tuple[tuple[Literal["logs", "probes"], bool], ...] = (
+            ("logs", report["has_logs"]),
+            ("probes", report["has_probes"]),
+        )
+        report["daily"] = {
+            source: daily(store, cfg, period, source, data) for source, present in sources if present
+        }
+        report["egress"] = (
+            egress(store, cfg, period, report["daily"]["logs"], data) if report["has_logs"] else None
+        )
     report["top_repositories"] = top_repositories(store, cfg, period) if report["has_logs"] else None
     report["probe_coverage"] = probe_coverage(store, cfg, period) if report["has_probes"] else None
     return report

@@ -1,8 +1,10 @@
 """SQL of the report that the SLO engine does not already answer (incidents, probe coverage, presence).
 
-Everything else in the report (SLO table, per-region and per-day SLIs, egress and cost, repositories)
-comes from ``regwatch.slo`` so the definitions of docs/slis.md live in one place. All times are
-naive UTC and every range is half-open on the left, ``(lo, hi]``, like the SLO engine's windows.
+Everything else in the report (SLO table, per-region and per-day SLIs, egress and cost) comes from
+``regwatch.slo``, and what the queries here count is the engine's too: requests through the
+classification macros of ``regwatch/slo/sql/classify.sql`` (``rw_classified``), an SLO's events
+through ``rw_slo_log_events`` / ``rw_slo_probe_events``. All times are naive UTC and every range is
+half-open on the left, ``(lo, hi]``, like the SLO engine's windows.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ SELECT
 """
 
 # -- Per repository and region: egress and good/bad pulls, from the SLO engine's classification
-# -- (rw_requests: kind, outcome and egress_bytes as sli_logs.sql counts them); the report adds up the
-# -- regions and prices them with the config. Params: $lookback, $lo, $hi, $retry_us.
+# -- (rw_classified: kind, outcome and egress_bytes as sli_logs.sql counts them; no retry rule needed);
+# -- the report adds up the regions and prices them with the config. Params: $lo, $hi.
 REPOSITORIES = """
 SELECT
     registry,
@@ -27,7 +29,7 @@ SELECT
     coalesce(sum(egress_bytes), 0) AS egress_bytes,
     count(*) FILTER (WHERE kind = 'pull' AND outcome = 'good') AS pulls_good,
     count(*) FILTER (WHERE kind = 'pull' AND outcome = 'bad') AS pulls_bad
-FROM rw_requests($lookback, $lo, $hi, $retry_us)
+FROM rw_classified($lo, $hi)
 WHERE repository IS NOT NULL
 GROUP BY ALL
 """
@@ -59,60 +61,50 @@ GROUP BY ALL
 ORDER BY registry, region, auth_path
 """
 
-# -- The events of one SLO, as (ts, good, code). These mirror the `events` CTE of the SLO engine's
-# -- slo_logs.sql and slo_probes.sql (which count one evaluation time only); keep them in step.
-# -- Params: logs $lookback, $lo, $hi, $retry_us, $kind, $first_only; probes $lo, $hi, $sli,
-# -- $threshold; both $registry, $region, $repository (glob).
+# -- The events of one SLO, as (ts, good, code): the SLO engine's own selection (classify.sql), the
+# -- same macros evaluate_slos counts. Params: logs $retries (the retry set, or rw_no_retries),
+# -- $kind, $first_only; probes $sli, $threshold; both $lo, $hi, $registry, $region, $repository.
 _LOG_EVENTS = """
 WITH events AS (
-    SELECT ts, outcome = 'good' AS good, CAST(status AS VARCHAR) AS code
-    FROM rw_requests($lookback, $lo, $hi, $retry_us)
-    WHERE kind = $kind
-        AND outcome <> 'excluded'
-        AND (NOT $first_only::BOOLEAN OR attempt = 'first')
-        AND ($registry::VARCHAR IS NULL OR registry = $registry)
-        AND ($region::VARCHAR IS NULL OR region = $region)
-        AND ($repository::VARCHAR IS NULL OR repository GLOB $repository)
+    SELECT ts, good, code
+    FROM rw_slo_log_events(
+        $retries, $lo, $hi, $kind::VARCHAR, $first_only::BOOLEAN,
+        $registry::VARCHAR, $region::VARCHAR, $repository::VARCHAR
+    )
 ),
 """
 
 _PROBE_EVENTS = """
 WITH events AS (
-    SELECT
-        ts,
-        CASE
-            WHEN $sli::VARCHAR = 'pull_latency' THEN result = 'success' AND duration_s <= $threshold::DOUBLE
-            ELSE result = 'success'
-        END AS good,
-        CASE
-            WHEN result <> 'success' THEN coalesce(reason, 'failure')
-            WHEN $sli::VARCHAR = 'pull_latency' AND duration_s > $threshold::DOUBLE THEN 'slow'
-        END AS code
-    FROM probe_results
-    WHERE kind = 'pull'
-        AND ts > $lo AND ts <= $hi
-        AND ($registry::VARCHAR IS NULL OR registry = $registry)
-        AND ($region::VARCHAR IS NULL OR region = $region)
-        AND ($repository::VARCHAR IS NULL OR repository GLOB $repository)
+    SELECT ts, good, code
+    FROM rw_slo_probe_events(
+        $lo, $hi, $sli::VARCHAR, $threshold::DOUBLE, $registry::VARCHAR, $region::VARCHAR, $repository::VARCHAR
+    )
 ),
 """
 
 # -- Page-level burn over time: the events are counted per minute (bucket t holds (t - 1m, t]), and
 # -- at every minute t of the period each page condition (long, short, factor) of
 # -- catalog.BURN_POLICY is evaluated over the windows (t - long, t] and (t - short, t], exactly as
-# -- regwatch slo would at `at = t` (burn = bad / events / budget > factor, both windows holding at
-# -- least $min_events events). Consecutive paging minutes form an incident (start, end] with its
-# -- good and bad events and the three most frequent codes of its bad events.
+# -- regwatch slo (regwatch.slo.burn.condition_holds) and the generated alerts would at t: burn =
+# -- bad / events / $budget above the factor in both windows, the long one holding at least
+# -- $min_events events. Consecutive paging minutes form an incident (start, end] with its good and
+# -- bad events and the three most frequent codes of its bad events (counted per minute too: an
+# -- incident is whole minutes, so one pass over the events serves both).
 # -- Params: $lo (grid start, minute-aligned, at least the longest window before $first_t),
 # -- $hi (last minute), $first_t (first evaluation minute), $long_minutes, $short_minutes,
 # -- $factors, $budget, $min_events.
 _BURN_TAIL = """
-buckets AS (
+by_code AS (
     SELECT date_trunc('minute', ts - INTERVAL 1 MICROSECOND) + INTERVAL 1 MINUTE AS t,
+           code,
            count(*) FILTER (WHERE good) AS g,
            count(*) FILTER (WHERE NOT good) AS b
     FROM events
-    GROUP BY 1
+    GROUP BY ALL
+),
+buckets AS (
+    SELECT t, sum(g) AS g, sum(b) AS b FROM by_code GROUP BY t
 ),
 grid AS (
     SELECT unnest(generate_series($lo::TIMESTAMP + INTERVAL 1 MINUTE, $hi::TIMESTAMP, INTERVAL 1 MINUTE)) AS t
@@ -141,8 +133,9 @@ evals AS (
 paging AS (
     SELECT DISTINCT t
     FROM evals
-    WHERE g_long + b_long >= greatest($min_events::BIGINT, 1)
-        AND g_short + b_short >= greatest($min_events::BIGINT, 1)
+    WHERE g_long + b_long >= $min_events::BIGINT
+        AND g_long + b_long > 0
+        AND g_short + b_short > 0
         AND b_long / (g_long + b_long) / $budget::DOUBLE > factor
         AND b_short / (g_short + b_short) / $budget::DOUBLE > factor
 ),
@@ -155,38 +148,23 @@ incidents AS (
     GROUP BY grp
 ),
 tallies AS (
-    SELECT i.start, e.code, count(*) FILTER (WHERE e.good) AS g, count(*) FILTER (WHERE NOT e.good) AS b
+    SELECT i.start, c.code, sum(c.g) AS g, sum(c.b) AS b
     FROM incidents AS i
-    JOIN events AS e ON e.ts > i.start AND e.ts <= i."end"
+    JOIN by_code AS c ON c.t > i.start AND c.t <= i."end"
     GROUP BY ALL
 )
 SELECT
     i.start,
     i."end",
     i.minutes,
-    coalesce(sum(t.g), 0) AS good,
-    coalesce(sum(t.b), 0) AS bad,
-    list({'code': t.code, 'count': t.b} ORDER BY t.b DESC, t.code)
+    coalesce(sum(t.g), 0)::BIGINT AS good,
+    coalesce(sum(t.b), 0)::BIGINT AS bad,
+    list({'code': t.code, 'count': t.b::BIGINT} ORDER BY t.b DESC, t.code)
         FILTER (WHERE t.b > 0 AND t.code IS NOT NULL)[1:3] AS top_codes
 FROM incidents AS i
 LEFT JOIN tallies AS t USING (start)
 GROUP BY i.start, i."end", i.minutes
 ORDER BY i.start
-"""
-
-# -- Classify the report's requests once: rw_requests (classify.sql) over the whole range the report
-# -- reads, kept in a TEMP table. Params: $lookback, $lo, $hi, $retry_us.
-CLASSIFY_ONCE = """
-CREATE OR REPLACE TEMP TABLE rw_report_requests AS
-SELECT * FROM rw_requests($lookback, $lo, $hi, $retry_us)
-"""
-
-# -- rw_requests answered from that TEMP table. A slice (lo, hi] of one classification equals a fresh
-# -- classification of (lo, hi] when lo is within the table's range: a retry needs its bad pull at
-# -- most the retry window earlier, and the table was classified with that window of lookback.
-SHADOW_RW_REQUESTS = """
-CREATE OR REPLACE TEMP MACRO rw_requests(lookback, lo, hi, retry_us) AS TABLE
-SELECT * FROM rw_report_requests WHERE ts > lo AND ts <= hi
 """
 
 INCIDENTS_LOGS = _LOG_EVENTS + _BURN_TAIL

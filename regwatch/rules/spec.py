@@ -21,6 +21,7 @@ from prometheus_client.utils import floatToGoString
 from regwatch import catalog
 from regwatch.config import Config, Slo
 from regwatch.errors import ConfigError
+from regwatch.slo.burn import budget_fraction
 from regwatch.timeutil import format_duration, parse_duration
 
 #: Range of the short rates every window is built from (recorded once per evaluation).
@@ -93,8 +94,8 @@ class SloSpec:
 
     @property
     def budget(self) -> float:
-        """The error budget as a ratio (1 - objective), rounded so 1 - 0.999 prints as 0.001."""
-        return round(1.0 - self.objective, 12)
+        """The error budget as a ratio (1 - objective), exactly as `regwatch slo` computes it."""
+        return budget_fraction(self.objective)
 
     @property
     def label_map(self) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from regwatch.config import Config, Slo
 from regwatch.slo._sql import install_macros, run
 from regwatch.slo.burn import burn_rate, decide_state, error_budget, sli_ratio
 from regwatch.slo.classified import NO_RETRIES, ClassifiedRequests, classified, retry_set
-from regwatch.slo.windows import burn_window_seconds, naive_utc, window_starts
+from regwatch.slo.windows import burn_window_seconds, microseconds, naive_utc, window_starts
 from regwatch.store import Store
 
 #: Name of the SLO's own window among the burn windows in a query (not a Prometheus duration).
@@ -71,16 +72,17 @@ def min_events(cfg: Config, slo: Slo) -> int:
 
 def event_params(slo: Slo) -> dict[str, Any]:
     """Bound parameters selecting an SLO's events (rw_slo_log_events / rw_slo_probe_events)."""
-    params: dict[str, Any] = {
+    logs = slo.source == "logs"
+    return {
+        "source": slo.source,
+        "kind": ("push" if slo.sli == "push_success" else "pull") if logs else None,
+        "first_only": needs_retries(slo),
+        "sli": slo.sli,
+        "threshold": slo.threshold_seconds,
         "registry": slo.filters.registry,
         "region": slo.filters.region,
         "repository": slo.filters.repository,
     }
-    if slo.source == "logs":
-        params.update(kind="push" if slo.sli == "push_success" else "pull", first_only=needs_retries(slo))
-    else:
-        params.update(sli=slo.sli, threshold=slo.threshold_seconds)
-    return params
 
 
 def needs_retries(slo: Slo) -> bool:
@@ -88,34 +90,37 @@ def needs_retries(slo: Slo) -> bool:
     return slo.source == "logs" and slo.sli == "first_attempt_success"
 
 
+def slo_window_seconds(slo: Slo) -> dict[str, float]:
+    """The SLO's own window (key ``"slo"``) and every burn window, in seconds."""
+    return {SLO_WINDOW: slo.window_seconds, **burn_window_seconds()}
+
+
 def slo_range(slo: Slo, at: datetime) -> tuple[datetime, datetime]:
     """The range ``(lo, at]`` of events ``slo`` reads at ``at``: its own window and every burn window."""
-    lengths = {SLO_WINDOW: slo.window_seconds, **burn_window_seconds()}
-    return min(window_starts(at, lengths).values()), naive_utc(at)
+    return min(window_starts(at, slo_window_seconds(slo)).values()), naive_utc(at)
 
 
 def window_counts(
     store: Store, cfg: Config, slo: Slo, *, at: datetime, data: ClassifiedRequests | None = None
 ) -> dict[str, tuple[int, int]]:
     """(good, bad) events of ``slo`` in its own window (key ``"slo"``) and in every burn window."""
-    lengths = {SLO_WINDOW: slo.window_seconds, **burn_window_seconds()}
-    starts = window_starts(at, lengths)
+    lengths = {name: microseconds(secs) for name, secs in slo_window_seconds(slo).items()}
+    grain = math.gcd(*lengths.values())
     lo, end = slo_range(slo, at)
     params: dict[str, Any] = {
-        "window_names": list(starts),
-        "window_starts": list(starts.values()),
+        "window_names": list(lengths),
+        "window_buckets": [length // grain for length in lengths.values()],
+        "grain_us": grain,
         "lo": lo,
         "at": end,
         **event_params(slo),
     }
     install_macros(store)
-    if slo.source == "probes":
-        rows = run(store, "slo_probes.sql", params)
-    elif needs_retries(slo):
+    if needs_retries(slo):
         with retry_set(store, cfg, lo, end, data) as retries:
-            rows = run(store, "slo_logs.sql", {**params, "retries": retries})
+            rows = run(store, "slo_windows.sql", {**params, "retries": retries})
     else:
-        rows = run(store, "slo_logs.sql", {**params, "retries": NO_RETRIES})
+        rows = run(store, "slo_windows.sql", {**params, "retries": NO_RETRIES})
     return {r["name"]: (int(r["good"]), int(r["bad"])) for r in rows}
 
 

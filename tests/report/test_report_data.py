@@ -9,9 +9,9 @@ from report.fixture_data import GIB, MONDAY, WEEK
 
 from regwatch.config import Config
 from regwatch.errors import UsageError
-from regwatch.report import build_report, range_period, render, week_period
+from regwatch.report import build_report, data, range_period, render, week_period
 from regwatch.report.data import Period
-from regwatch.slo import evaluate_slo
+from regwatch.slo import compute_slis, evaluate_slo
 from regwatch.store import Store, connect
 
 US, EU = "main/us-east-1", "main/eu-west-1"
@@ -80,18 +80,22 @@ def test_slo_table(report: dict) -> None:
 
 
 def test_incidents_are_the_page_burn_ranges(report: dict) -> None:
+    # Wednesday: 10 good pulls at 10:00:00-09, 40 bad at 10:30:00 + 15 s x j, 5 good at 11:00:00-04.
+    # Budget 0.01, min_events 10 on the long window (as the generated alerts guard it).
+    # t = 10:30: 6h holds 10 good + 1 bad (11 >= 10), burn 9.1 > 6; 30m (10:00, 10:30] 9 good + 1 bad,
+    #   burn 10 > 6: page. (1h/5m: 9.1 is not > 14.4.)
+    # t = 10:31 .. 11:08: 6h burn > 6 with >= 10 events; 30m holds bad pulls (and at most 5 good), burn > 6.
+    # t = 11:09: 30m (10:39, 11:09] holds 3 bad (10:39:15, :30, :45) + 5 good: burn 37.5 > 6; 6h 40 bad +
+    #   15 good: page. (The short window holds only 8 events: its size does not matter.)
+    # t = 11:10: 30m holds no bad pull, 5m no event at all: no page.
+    # One incident (10:29, 11:09]: 40 paging minutes; its events are the 40 bad pulls and the 5 good at 11:00.
     wed = MONDAY + timedelta(days=2, hours=10)
     assert report["incidents"] == [
         {
             "slo": "log-pull-success", "sli": "pull_success", "source": "logs",
-            "start": wed + timedelta(minutes=29), "end": wed + timedelta(minutes=30), "minutes": 1,
-            "good": 0, "bad": 1, "top_codes": [{"code": "503", "count": 1}],
-        },
-        {
-            "slo": "log-pull-success", "sli": "pull_success", "source": "logs",
-            "start": wed + timedelta(minutes=32), "end": wed + timedelta(minutes=68), "minutes": 36,
-            "good": 5, "bad": 31,
-            "top_codes": [{"code": "503", "count": 21}, {"code": "429", "count": 10}],
+            "start": wed + timedelta(minutes=29), "end": wed + timedelta(minutes=69), "minutes": 40,
+            "good": 5, "bad": 40,
+            "top_codes": [{"code": "503", "count": 30}, {"code": "429", "count": 10}],
         },
     ]  # fmt: skip
 
@@ -218,15 +222,36 @@ def test_rendering_is_deterministic(report: dict) -> None:
 
 
 def test_classifying_once_gives_the_same_figures(store: Store, report_cfg: Config, report: dict) -> None:
-    from regwatch.report.data import gather
-
-    slow = gather(store, report_cfg, week_period(WEEK), classify_once=False)
-    assert slow == report
-    # the shadow is gone afterwards: the engine's own rw_requests is back and the temp table dropped
-    assert store.fetchall("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rw_report_requests'") == [
-        (0,)
+    # Every engine call the report makes, without the retry set computed once: the same figures.
+    period = week_period(WEEK)
+    assert data.slo_table(store, report_cfg, period) == report["slos"]
+    assert data.incidents(store, report_cfg, period) == report["incidents"]
+    assert data.daily(store, report_cfg, period, "logs") == report["daily"]["logs"]
+    assert data.egress(store, report_cfg, period, report["daily"]["logs"]) == report["egress"]
+    # the retry set is dropped afterwards: only the engine's empty rw_no_retries is left
+    assert store.fetchall("SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1") == [
+        ("rw_no_retries",)
     ]
-    macro = store.fetchall(
-        "SELECT macro_definition FROM duckdb_functions() WHERE function_name = 'rw_requests'"
+
+
+def test_per_day_slis_equal_one_call_per_day(store: Store, report_cfg: Config, report: dict) -> None:
+    # One grouped compute_slis(per_day=True) call gives what a compute_slis call per day gives.
+    period = week_period(WEEK)
+    for source in ("logs", "probes"):
+        cells = report["daily"][source]["cells"]
+        for i, (lo, hi) in enumerate(period.days()):
+            for row in compute_slis(store, report_cfg, start=lo, end=hi, by="region", source=source):
+                assert cells[(f"{row['registry']}/{row['region']}", i)] == row
+        assert len(cells) == 14
+
+
+def test_a_clipped_period_counts_each_request_in_its_day(store: Store, report_cfg: Config) -> None:
+    # (Wed 10:30:07, Thu 10:00:05]: Wednesday holds the bad pulls after 10:30:07 and the 5 eu pulls; Thursday
+    # the us pulls at 10:00:00-05 (6) and nothing of eu (11:00 is after the end).
+    p = range_period(
+        MONDAY + timedelta(days=2, hours=10, minutes=30, seconds=7),
+        MONDAY + timedelta(days=3, hours=10, seconds=5),
     )
-    assert "rw_report_requests" not in str(macro)
+    block = data.daily(store, report_cfg, p, "logs")
+    cells = {(name, i): (c["pulls_good"], c["pulls_bad"]) for (name, i), c in block["cells"].items()}
+    assert cells == {(US, 0): (0, 39), (EU, 0): (5, 0), (US, 1): (6, 0)}

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from regwatch.catalog import BURN_POLICY, BURN_WINDOWS
 from regwatch.config import parse_config
+from regwatch.rules import slo as rules_slo
+from regwatch.rules.spec import from_config
 from regwatch.slo import evaluate_slos
 from regwatch.slo.burn import (
     budget_fraction,
@@ -20,6 +22,7 @@ from regwatch.slo.burn import (
     needed_windows,
     sli_ratio,
 )
+from regwatch.slo.evaluate import min_events
 from regwatch.slo.windows import burn_window_seconds, count_in_windows, in_window, window_starts
 from regwatch.store import Store
 
@@ -57,15 +60,16 @@ def test_burn_is_monotonic(good: int, bad: int, more: int, objective: float) -> 
 
 def oracle_state(burns: dict[str, float | None], events: dict[str, int], page: bool, ticket: bool, min_events: int,
                  window_events: int) -> str:  # fmt: skip
-    """The issue's statement, written out literally (not via BURN_POLICY)."""
+    """The issue's statement, written out literally (not via BURN_POLICY), with the generated alerts'
+    low-traffic guard: the long window of a condition must hold at least min_events events."""
 
-    def over(w: str, f: float) -> bool:
-        b = burns[w]
-        return b is not None and b > f and events[w] >= min_events
+    def over(long: str, short: str, f: float) -> bool:
+        bl, bs = burns[long], burns[short]
+        return bl is not None and bl > f and bs is not None and bs > f and events[long] >= min_events
 
-    if page and ((over("1h", 14.4) and over("5m", 14.4)) or (over("6h", 6) and over("30m", 6))):
+    if page and (over("1h", "5m", 14.4) or over("6h", "30m", 6)):
         return "page"
-    if ticket and ((over("1d", 3) and over("2h", 3)) or (over("3d", 1) and over("6h", 1))):
+    if ticket and (over("1d", "2h", 3) or over("3d", "6h", 1)):
         return "ticket"
     needed = (["1h", "5m", "6h", "30m"] if page else []) + (["1d", "2h", "3d", "6h"] if ticket else [])
     if window_events == 0 or any(events[w] == 0 for w in needed):
@@ -104,6 +108,49 @@ def test_policy_is_the_issue_policy() -> None:
     assert needed_windows(page=True, ticket=False) == ("1h", "5m", "6h", "30m")
 
 
+def test_the_guard_reads_the_long_window_only() -> None:
+    # One canary a minute: 5 failed probes in the last 5m, 60 in the last hour. The 5m window holds
+    # fewer than min_events (10), but the alert's guard is on the 1h window, so this pages.
+    burns: dict[str, float | None] = {**dict.fromkeys(BURN_WINDOWS, 1000.0)}
+    events = {"5m": 5, "30m": 30, "1h": 60, "2h": 120, "6h": 360, "1d": 1440, "3d": 4320}
+    assert decide_state(burns, events, min_events=10, window_events=4320) == "page"
+    # ... and a long window below the guard does not page, however hot the short one is
+    events_low = {**events, "1h": 9, "6h": 9}
+    assert decide_state(burns, events_low, min_events=10, window_events=4320, ticket=False) == "ok"
+
+
+def test_the_engine_reads_the_generated_alert_expression() -> None:
+    # The rules generator's alert for each condition, and the engine's decision, agree on what they
+    # compare: the same budget number, strict `>` on both windows, `>=` min_events on the long one only.
+    cfg = parse_config(
+        "slos:\n"
+        "  - {name: a, sli: pull_success, source: probes, objective: 0.999, window: 30d}\n"
+        "  - {name: b, sli: pull_success, source: logs, objective: 0.995, window: 28d,"
+        " alerting: {min_events: 3}}\n",
+        "t.yaml",
+    )
+    for i, slo in enumerate(cfg.slos):
+        spec = from_config(cfg, i)
+        assert spec.min_events == min_events(cfg, slo)
+        assert float(rules_slo.num(spec.budget)) == budget_fraction(slo.objective)
+        for tier, conds in BURN_POLICY.items():
+            for cond in conds:
+                expr = rules_slo.burn_alert(spec, cfg.alerting, tier, cond).expr
+                sel = f'{{slo="{slo.name}"}}'
+                budget, factor = rules_slo.num(spec.budget), rules_slo.num(cond.factor)
+                assert f"{rules_slo.error_ratio(cond.long)}{sel} / {budget} > {factor}" in expr
+                assert f"{rules_slo.error_ratio(cond.short)}{sel} / {budget} > {factor}" in expr
+                assert f"{rules_slo.events_increase(cond.long)}{sel} >= {spec.min_events}" in expr
+                assert rules_slo.events_increase(cond.short) not in expr
+
+
+@given(objective=objectives)
+def test_the_budget_is_the_number_the_alerts_divide_by(objective: float) -> None:
+    # the rules print round(1 - objective, 12) with 12 significant digits; Prometheus reads back the
+    # very float the engine divides by
+    assert float(rules_slo.num(round(1.0 - objective, 12))) == budget_fraction(objective)
+
+
 def test_exact_threshold_is_not_over() -> None:
     # "exceed" is strict, as Prometheus' `>`: a burn of exactly 14.4 (or 6) does not page.
     burns: dict[str, float | None] = {**dict.fromkeys(BURN_WINDOWS, 1.0), "1h": 14.4, "5m": 14.4}
@@ -115,29 +162,35 @@ AT = datetime(2026, 3, 1, 12, 0, 0)
 span = 4 * 86400  # events up to 4 days back (beyond the 3d window) and a little after AT
 
 
+SLO_WINDOWS = {"2d": 2 * 86400.0, "90m": 5400.0, "36h": 129600.0, "7d": 7 * 86400.0}
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    events=st.lists(st.tuples(st.integers(-600, span), st.booleans()), min_size=0, max_size=25),
+    events=st.lists(st.tuples(st.integers(-600_000, span * 1000), st.booleans()), min_size=0, max_size=25),
     boundaries=st.lists(st.sampled_from(list(burn_window_seconds().values())), max_size=4),
+    window=st.sampled_from(list(SLO_WINDOWS)),
 )
 def test_sql_windows_equal_direct_counts(
-    store: Store, events: list[tuple[int, bool]], boundaries: list[float]
+    store: Store, events: list[tuple[int, bool]], boundaries: list[float], window: str
 ) -> None:
-    # Events placed anywhere, plus some exactly on window boundaries: the SQL agrees with a direct count.
-    rows = [(AT - timedelta(seconds=age), good) for age, good in events]
-    rows += [(AT - timedelta(seconds=b), False) for b in boundaries]
+    # Events placed anywhere (to the millisecond), plus some exactly on window boundaries (the SLO
+    # window's too, and a microsecond inside it): the SQL agrees with a direct count.
+    rows = [(AT - timedelta(milliseconds=age), good) for age, good in events]
+    rows += [(AT - timedelta(seconds=b), False) for b in [*boundaries, SLO_WINDOWS[window]]]
+    rows += [(AT - timedelta(seconds=SLO_WINDOWS[window], microseconds=-1), True)]
     store.execute("DELETE FROM probe_results")
-    if rows:
-        store.conn.executemany(
-            "INSERT INTO probe_results (ts, kind, registry, region, auth_path, canary, repository, reference, "
-            "result, duration_s) VALUES (?, 'pull', 'main', 'us', 'anonymous', 'c:v1', 'c', 'v1', ?, 0.1)",
-            [[ts, "success" if good else "failure"] for ts, good in rows],
-        )
+    store.conn.executemany(
+        "INSERT INTO probe_results (ts, kind, registry, region, auth_path, canary, repository, reference, "
+        "result, duration_s) VALUES (?, 'pull', 'main', 'us', 'anonymous', 'c:v1', 'c', 'v1', ?, 0.1)",
+        [[ts, "success" if good else "failure"] for ts, good in rows],
+    )
     cfg = parse_config(
-        "slos:\n  - {name: a, sli: pull_success, source: probes, objective: 0.99, window: 2d}", "t.yaml"
+        f"slos:\n  - {{name: a, sli: pull_success, source: probes, objective: 0.99, window: {window}}}",
+        "t.yaml",
     )
     (st_,) = evaluate_slos(store, cfg, at=AT)
-    lengths = {"slo": 2 * 86400.0, **burn_window_seconds()}
+    lengths = {"slo": SLO_WINDOWS[window], **burn_window_seconds()}
     direct = count_in_windows(rows, AT, lengths)
     assert (st_.good, st_.bad) == direct["slo"]
     assert st_.window_events == {w: sum(direct[w]) for w in BURN_WINDOWS}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LOG_ROWS, add_requests
+from slo.slo_data import LOG_ROWS, add_requests
 
 from regwatch import catalog
 from regwatch.config import Config, SliConfig

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, timedelta
 
 import pytest
-from conftest import LOG_ROWS, T0, add_probes, add_requests, at
+from slo.slo_data import LOG_ROWS, T0, add_probes, add_requests, at
 
 from regwatch.config import Config, EgressConfig, SliConfig
 from regwatch.errors import UsageError

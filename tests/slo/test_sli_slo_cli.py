@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import LOG_ROWS, T0, add_probes, add_requests
+from slo.slo_data import LOG_ROWS, T0, add_probes, add_requests
 
 from regwatch.cli import cli
 from regwatch.slo import SLI_FIELDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import pytest
-from conftest import LOG_ROWS, T0, add_probes, add_requests, at
+from slo.slo_data import LOG_ROWS, T0, add_probes, add_requests, at
 
 from regwatch.catalog import BURN_WINDOWS
 from regwatch.config import Config, parse_config

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -10,6 +12,12 @@ import duckdb
 from regwatch.ingest.formats import sql_statements
 
 TARGET = "requests"
+# DuckDB's working memory while a batch is parsed: a big batch (a whole 1 GB log) then spills to the
+# store's temp directory instead of growing the process (RSS stays well under 2 GB).
+MEMORY_LIMIT = "1280MB"
+# The parse statement filters on classifications and parse results; pushing those filters down copies
+# the expressions (regexes, JSON extraction) into them, so they would run twice. Off while it runs.
+DISABLED_OPTIMIZERS = "filter_pushdown"
 
 _CARRY_COLUMNS = ("line", "ts", "id", "method", "uri", "ip", "status", "duration_s")
 
@@ -21,6 +29,19 @@ SELECT CAST(c.line AS BIGINT) AS line, CAST(c.ts AS TIMESTAMP) AS ts, c.id, c.me
 FROM (SELECT unnest(CAST(? AS STRUCT(line BIGINT, ts VARCHAR, id VARCHAR, method VARCHAR, uri VARCHAR,
                                      ip VARCHAR, status SMALLINT, duration_s DOUBLE)[]), recursive := true)) c
 """
+
+
+@contextlib.contextmanager
+def _settings(conn: duckdb.DuckDBPyConnection, **values: str) -> Iterator[None]:
+    """Set DuckDB settings for the statements of a batch, then put the previous values back."""
+    old = {k: conn.execute("SELECT current_setting(?)", [k]).fetchone() for k in values}
+    try:
+        for k, v in values.items():
+            conn.execute(f"SET {k} = '{v}'")
+        yield
+    finally:
+        for k, row in old.items():
+            conn.execute(f"SET {k} = '" + str(row[0] if row else "").replace("'", "''") + "'")
 
 
 def run(
@@ -36,8 +57,10 @@ def run(
     rows = json.loads(carry) if carry else []
     conn.execute(_CARRY, [rows])
     params = {"registry": registry, "region": region, "source": source}
-    for stmt in sql_statements("distribution"):
-        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+    with _settings(conn, memory_limit=MEMORY_LIMIT, disabled_optimizers=DISABLED_OPTIMIZERS):
+        for stmt in sql_statements("distribution"):
+            conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+    conn.execute("DROP TABLE rw_pairs")  # every output is cut from it; free it before the insert
     out = conn.execute(
         "SELECT line, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f'), id, method, uri, ip, status, duration_s "
         "FROM rw_carry_out ORDER BY line"

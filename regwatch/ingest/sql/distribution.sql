@@ -12,11 +12,24 @@
 -- only lines outside that strict shape (escaped quotes, odd spacing) pay for the capturing regex,
 -- which accepts exactly what it always did.
 
--- 1. classify and parse every line once, into one list of fields per request line:
---    [time, request id, method, uri, client, user agent, status, bytes, duration, user].
---    Conditions are CASE expressions, which evaluate each branch only on the rows that reach it
+-- One statement parses, dedupes and pairs (materialising a table costs far more than DuckDB's own
+-- materialised CTEs); its table rw_pairs holds one row per request ("row"), the rejects ("reject")
+-- and the batch's last line number ("last"). Statements 2-4 cut it into the outputs.
+--
+-- 1. parse every line once ("parsed"), into the fields of a request line:
+--    time, request id, method, uri, client, user agent, status, bytes, duration, user (NULL for other
+--    lines). Conditions are CASE expressions, which evaluate each branch only on the rows that reach it
 --    (AND/OR in a projection evaluate every operand on every row).
-CREATE OR REPLACE TEMP TABLE rw_p AS
+-- 2. one completion per request id ("done"): the "response completed" line, else the
+--    refused-authorization warning.
+-- 3. pair each access line with the completion line of the same request ("j" with "a"): same method,
+--    URI and client, k-th with k-th in file order, the completion first, compatible status and start
+--    time. The outer join keeps unpaired lines of both kinds; carried completions (rw_carry, from the
+--    previous batch) only retire their access line. Rows are numbered within a 64-bit hash of
+--    (method, URI, client), which sorts far cheaper than the strings; the join still compares the
+--    strings, so a hash collision (odds ~1e-8 per million keys) could at worst leave two lines of one
+--    request unpaired, never pair two requests.
+CREATE OR REPLACE TEMP TABLE rw_pairs AS
 WITH k AS (
     -- one DFA regex finds the message of a structured line (cheaper than two substring searches);
     -- the rare refused-authorization match is checked for a completion message further on
@@ -39,6 +52,13 @@ WITH k AS (
             ELSE 'access'
         END AS kind
     FROM rw_raw
+), kept AS (
+    -- lines that carry no request go no further, unless they are rejected (a cut JSON record or a
+    -- logfmt line without its time/level prefix): they make a third of a registry's output
+    SELECT * FROM k
+    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access')
+       OR (kind = 'json_other' AND NOT ends_with(raw, '}'))
+       OR (kind = 'text_other' AND NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ '))
 ), s AS (
     -- access lines: the strict shape (no quote, bracket or backslash where the line is cut, a referer
     -- without quotes) is cut with split_part; the rest pays for the capturing regex
@@ -51,7 +71,7 @@ WITH k AS (
             '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$')
         THEN 'regex'
         END AS shape
-    FROM k
+    FROM kept
 ), c AS (
     SELECT line, kind, raw, shape,
         CASE
@@ -93,78 +113,80 @@ WITH k AS (
              ELSE nullif(f[10], '') END AS "user",
         shape IS NOT NULL AS parsed_access
     FROM c
-)
-SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user", reject,
-    CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
-FROM (
-    SELECT *,
-        CASE kind
-        WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
-        WHEN 'access' THEN
-            CASE WHEN NOT parsed_access AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
-                     THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
-                 WHEN parsed_access AND ts IS NULL THEN 'malformed' END
-        WHEN 'json_done' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
-                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
-        WHEN 'json_authfail' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
-                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
-        WHEN 'text_other' THEN
-            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
-        WHEN 'text_done' THEN
-            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                      OR f[4] IS NULL THEN 'malformed' END
-        WHEN 'text_authfail' THEN
-            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                      OR f[4] IS NULL THEN 'malformed' END
-        END AS reject
-    FROM p
-);
--- @@
--- 2. rejects: malformed or truncated structured lines (the reader already recorded the byte-level ones)
-CREATE OR REPLACE TEMP TABLE rw_rejects AS
-SELECT line, reject AS reason, reject_raw AS raw FROM rw_p WHERE reject IS NOT NULL;
--- @@
--- 3. one completion per request id (the "response completed" line, else the refused-authorization warning)
-CREATE OR REPLACE TEMP TABLE rw_done AS
-SELECT line, id, ts AS ts_end, method, uri, ip, ua, status, nbytes AS written, duration_s, "user"
-FROM rw_p
-WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
-  AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY coalesce(id, CAST(line AS VARCHAR))
-                           ORDER BY kind LIKE '%done' DESC, line DESC) = 1;
--- @@
--- 4. pair each access line with the completion line of the same request: same method, URI and client,
---    k-th with k-th in file order, the completion first, compatible status and start time.
---    The outer join keeps unpaired lines of both kinds; carried completions only retire their access line.
-CREATE OR REPLACE TEMP TABLE rw_pairs AS
-WITH j AS (
+), parsed AS MATERIALIZED (
+    SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user", reject,
+        CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
+    FROM (
+        SELECT *,
+            CASE kind
+            WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
+            WHEN 'access' THEN
+                CASE WHEN NOT parsed_access AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
+                         THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
+                     WHEN parsed_access AND ts IS NULL THEN 'malformed' END
+            WHEN 'json_done' THEN
+                CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                     THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+            WHEN 'json_authfail' THEN
+                CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                     THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+            WHEN 'text_other' THEN
+                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
+            WHEN 'text_done' THEN
+                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                          OR f[4] IS NULL THEN 'malformed' END
+            WHEN 'text_authfail' THEN
+                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                          OR f[4] IS NULL THEN 'malformed' END
+            END AS reject
+        FROM p
+    )
+    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access') OR reject IS NOT NULL
+), done AS (
+    SELECT line, id, ts AS ts_end, method, uri, ip, ua, status, nbytes AS written, duration_s, "user"
+    FROM parsed
+    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
+      AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY coalesce(id, CAST(line AS VARCHAR))
+                               ORDER BY kind LIKE '%done' DESC, line DESC) = 1
+), j AS (
     SELECT *, ts_end - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts_start,
-        row_number() OVER (PARTITION BY method, uri, ip ORDER BY line) AS rn
+        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip) ORDER BY line) AS rn
     FROM (SELECT line, false AS carried, id, ts_end, method, uri, ip, ua, status, written, duration_s, "user"
-          FROM rw_done
+          FROM done
           UNION ALL
           SELECT line, true, id, ts, method, uri, ip, NULL, status, NULL, duration_s, NULL FROM rw_carry)
 ), a AS (
     SELECT line, ts, method, uri, ip, ua, status, nbytes, "user",
-        row_number() OVER (PARTITION BY method, uri, ip ORDER BY line) AS rn
-    FROM rw_p
+        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip) ORDER BY line) AS rn
+    FROM parsed
     WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
 )
-SELECT j.line AS j_line, a.line AS a_line, coalesce(j.carried, false) AS carried,
+SELECT 'row' AS part, j.line AS j_line, a.line AS a_line, coalesce(j.carried, false) AS carried,
     coalesce(j.line, a.line) AS line, coalesce(j.ts_start, a.ts) AS ts,
     coalesce(j.ip, a.ip) AS client_ip, coalesce(j."user", a."user") AS "user",
     coalesce(j.method, a.method) AS method, coalesce(j.uri, a.uri) AS uri,
     coalesce(j.status, a.status) AS status, coalesce(a.nbytes, j.written) AS bytes_sent,
-    j.duration_s, coalesce(j.ua, a.ua) AS user_agent, j.id AS request_id
+    j.duration_s, coalesce(j.ua, a.ua) AS user_agent, j.id AS request_id,
+    CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw
 FROM j FULL OUTER JOIN a
-    ON j.method = a.method AND j.uri = a.uri AND j.ip = a.ip AND j.rn = a.rn
+    ON j.h = a.h AND j.rn = a.rn AND j.method = a.method AND j.uri = a.uri AND j.ip = a.ip
    AND j.line < a.line
    AND (j.status IS NULL OR j.status = a.status)
-   AND abs(epoch(j.ts_start) - epoch(a.ts)) <= 2.5;
+   AND abs(epoch(j.ts_start) - epoch(a.ts)) <= 2.5
+UNION ALL
+SELECT 'reject', NULL, NULL, false, line, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    reject, reject_raw
+FROM parsed WHERE reject IS NOT NULL
+UNION ALL
+SELECT 'last', NULL, NULL, false, coalesce(max(line), 0), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL
+FROM parsed;
 -- @@
--- 5. one row per request
+CREATE OR REPLACE TEMP TABLE rw_rejects AS
+SELECT line, reason, raw FROM rw_pairs WHERE part = 'reject';
+-- @@
+-- 4. one row per request
 CREATE OR REPLACE TEMP TABLE rw_rows AS
 SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line, r.client_ip, r."user",
     r.method, r.route, rw_repository(r.route, r.p) AS repository, rw_reference(r.route, r.p) AS reference,
@@ -172,11 +194,13 @@ SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line
     r.user_agent, r.request_id, CAST(NULL AS VARCHAR) AS cache_status
 FROM (SELECT *, rw_route_of(path, p) AS route
       FROM (SELECT *, rw_v2_parts(path) AS p
-            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_pairs WHERE NOT carried))) r;
+            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_pairs WHERE part = 'row' AND NOT carried))) r;
 -- @@
--- 6. completions still without an access line near the end of the batch wait for the next batch
+-- 5. completions still without an access line near the end of the batch wait for the next batch ("near":
+--    within 256 lines of the last request or rejected line; lines carrying neither are not kept)
 CREATE OR REPLACE TEMP TABLE rw_carry_out AS
-SELECT d.line, d.ts_end AS ts, d.id, d.method, d.uri, d.ip, d.status, d.duration_s
-FROM rw_done d
-WHERE d.line > (SELECT coalesce(max(line), 0) FROM rw_p) - 256
-  AND d.line IN (SELECT j_line FROM rw_pairs WHERE a_line IS NULL AND NOT carried);
+SELECT line, ts + to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts, request_id AS id,
+    method, uri, client_ip AS ip, status, duration_s
+FROM rw_pairs
+WHERE part = 'row' AND j_line IS NOT NULL AND a_line IS NULL AND NOT carried
+  AND line > (SELECT line FROM rw_pairs WHERE part = 'last') - 256;

@@ -1,6 +1,8 @@
 -- The single definition of how a logged request counts (docs/slis.md is its statement in words).
--- Installed as TEMP macros on the connection before any SLI, SLO or counter query runs, so the
--- `sli` and `slo` commands and the exporter's regwatch_log_* counters share one classification.
+-- Installed as TEMP macros on the connection (once per connection, regwatch.slo._sql) before any SLI,
+-- SLO, counter, report or postmortem query runs, so the `sli` and `slo` commands, the exporter's
+-- regwatch_log_* counters, the weekly report and `regwatch query` share one classification, one retry
+-- rule and one selection of each SLO's events.
 
 -- Outcome of a request by its status: good (2xx, 304), bad (5xx, 429, and requests the server did
 -- not complete: nginx 499 and 444), excluded (401, 403, 404, any other status, no status).
@@ -11,9 +13,9 @@ CREATE OR REPLACE TEMP MACRO rw_outcome(status) AS
         ELSE 'excluded'
     END;
 
--- Whether a request is a pull: a GET of a manifest (HEAD is not a pull). A plain predicate, so a
--- query selecting pulls has it pushed down into the table scan.
-CREATE OR REPLACE TEMP MACRO rw_is_pull(method, route) AS coalesce(route = 'manifest' AND method = 'GET', false);
+-- Whether a request is a pull: a GET of a manifest (HEAD is not a pull); NULL (not a pull) without a
+-- method. A plain predicate, so a query selecting pulls has it pushed down into the table scan.
+CREATE OR REPLACE TEMP MACRO rw_is_pull(method, route) AS route = 'manifest' AND method = 'GET';
 
 -- What a request is: a pull (rw_is_pull), a push (PUT of a manifest), or other.
 CREATE OR REPLACE TEMP MACRO rw_kind(method, route) AS
@@ -39,6 +41,9 @@ CREATE OR REPLACE TEMP MACRO rw_auth_failure(status) AS coalesce(status IN (401,
 CREATE OR REPLACE TEMP MACRO rw_cache(method, route, cache_status) AS
     CASE
         WHEN NOT coalesce(method = 'GET' AND route = 'blob', false) THEN NULL
+        -- nginx writes it upper-case: match that as is first, and pay for upper() only otherwise
+        WHEN cache_status = 'HIT' THEN 'hit'
+        WHEN cache_status IN ('MISS', 'EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED') THEN 'miss'
         WHEN upper(cache_status) = 'HIT' THEN 'hit'
         WHEN upper(cache_status) IN ('MISS', 'EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED') THEN 'miss'
     END;
@@ -148,7 +153,9 @@ WHERE kind = slo_kind
 -- and first_attempt_success: good = result 'success'. pull_latency: good = success AND duration_s
 -- <= threshold (a failed pull never met the threshold). `code` says why an event was bad: the
 -- failure reason, or 'slow'.
-CREATE OR REPLACE TEMP MACRO rw_slo_probe_events(lo, hi, sli, threshold, f_registry, f_region, f_repository) AS TABLE
+CREATE OR REPLACE TEMP MACRO rw_slo_probe_events(
+    lo, hi, sli, threshold, f_registry, f_region, f_repository
+) AS TABLE
 SELECT
     ts,
     CASE

@@ -2,49 +2,103 @@
 -- $by picks the grouping: NULL (one row), 'registry', 'region' or 'repository' (both within registry);
 -- with $per_day each group is split by UTC day: k_day is the start of the day (d, d + 1 day] holding
 -- the request (a request at exactly midnight belongs to the day before, as every range is (lo, hi]).
--- Requests are classified by rw_requests_with (classify.sql) over the retry set $retries; cost uses
--- the per-region price list ($price_regions, $price_values) and $default_price for regions without
--- their own price.
+-- Requests are classified by the classify.sql macros, the retry rule read from the retry set $retries
+-- (a table of rowids, regwatch.slo.classified); cost is each region's egress at the region's price
+-- from the list ($price_regions, $price_values), else $default_price, summed over the regions.
+--
+-- Two steps, so the classification runs per kind of request rather than per request: `requests_alike`
+-- counts the requests of each group that no definition can tell apart (same method, route, status,
+-- cache status, region and retry verdict), with their bytes; `alike` classifies each such set once.
+-- Egress of a set is rw_egress_bytes over its bytes (the macro passes a request's bytes through or
+-- gives 0 by method, route and status, so it adds up). Latency percentiles need every duration:
+-- `latency` reads the good pulls' durations in a pass of their own.
 WITH prices AS (
     SELECT unnest($price_regions::VARCHAR[]) AS price_region, unnest($price_values::DOUBLE[]) AS usd_per_gib
 ),
 r AS (
     SELECT
-        CASE WHEN $per_day::BOOLEAN THEN date_trunc('day', ts - INTERVAL 1 MICROSECOND) END AS k_day,
-        CASE WHEN $by::VARCHAR IS NOT NULL THEN registry END AS k_registry,
-        CASE $by::VARCHAR WHEN 'region' THEN region WHEN 'repository' THEN repository END AS k_sub,
-        c.*
-    FROM rw_requests_with($retries, $lo, $hi) AS c
+        CASE WHEN $per_day::BOOLEAN THEN date_trunc('day', c.ts - INTERVAL 1 MICROSECOND) END AS k_day,
+        CASE WHEN $by::VARCHAR IS NOT NULL THEN c.registry END AS k_registry,
+        CASE $by::VARCHAR WHEN 'region' THEN c.region WHEN 'repository' THEN c.repository END AS k_sub,
+        c.region, c.method, c.route, c.status, c.cache_status, c.bytes_sent, c.duration_s,
+        x.rid IS NOT NULL AS is_retry
+    FROM requests AS c
+    LEFT JOIN query_table($retries) AS x ON c.rowid = x.rid
+    WHERE c.ts > $lo AND c.ts <= $hi
+),
+requests_alike AS (
+    SELECT
+        k_day, k_registry, k_sub, region, method, route, status, cache_status, is_retry,
+        count(*) AS n,
+        coalesce(sum(bytes_sent), 0) AS bytes
+    FROM r
+    GROUP BY ALL
+),
+alike AS (
+    SELECT
+        k_day, k_registry, k_sub, region, n,
+        rw_kind(method, route) AS kind,
+        rw_outcome(status) AS outcome,
+        rw_attempt(rw_kind(method, route), is_retry) AS attempt,
+        rw_egress_bytes(method, route, status, bytes) AS egress_bytes,
+        rw_auth_failure(status) AS auth_failure,
+        rw_cache(method, route, cache_status) AS cache
+    FROM requests_alike
 ),
 agg AS (
     SELECT
         k_day,
         k_registry,
         k_sub,
-        count(*) FILTER (WHERE kind = 'pull' AND outcome = 'good') AS pulls_good,
-        count(*) FILTER (WHERE kind = 'pull' AND outcome = 'bad') AS pulls_bad,
-        count(*) FILTER (WHERE kind = 'pull' AND outcome = 'excluded') AS pulls_excluded,
-        count(*) FILTER (WHERE kind = 'pull' AND outcome = 'good' AND attempt = 'first') AS first_good,
-        count(*) FILTER (WHERE kind = 'pull' AND outcome = 'bad' AND attempt = 'first') AS first_bad,
-        quantile_cont(duration_s, [0.5, 0.95, 0.99])
-            FILTER (WHERE kind = 'pull' AND outcome = 'good' AND duration_s IS NOT NULL) AS latency,
-        count(*) FILTER (WHERE auth_failure) AS auth_failures,
-        count(*) AS requests,
+        coalesce(sum(n) FILTER (WHERE kind = 'pull' AND outcome = 'good'), 0)::BIGINT AS pulls_good,
+        coalesce(sum(n) FILTER (WHERE kind = 'pull' AND outcome = 'bad'), 0)::BIGINT AS pulls_bad,
+        coalesce(sum(n) FILTER (WHERE kind = 'pull' AND outcome = 'excluded'), 0)::BIGINT AS pulls_excluded,
+        coalesce(sum(n) FILTER (WHERE kind = 'pull' AND outcome = 'good' AND attempt = 'first'), 0)::BIGINT
+            AS first_good,
+        coalesce(sum(n) FILTER (WHERE kind = 'pull' AND outcome = 'bad' AND attempt = 'first'), 0)::BIGINT
+            AS first_bad,
+        coalesce(sum(n) FILTER (WHERE auth_failure), 0)::BIGINT AS auth_failures,
+        sum(n)::BIGINT AS requests,
         coalesce(sum(egress_bytes), 0) AS egress_bytes,
-        coalesce(sum(egress_bytes * coalesce(p.usd_per_gib, $default_price::DOUBLE)), 0) / 1073741824.0
-            AS egress_cost_usd,
-        count(*) FILTER (WHERE cache = 'hit') AS cache_hits,
-        count(*) FILTER (WHERE cache IS NOT NULL) AS cache_lookups,
-        count(*) FILTER (WHERE kind = 'push' AND outcome = 'good') AS pushes_good,
-        count(*) FILTER (WHERE kind = 'push' AND outcome = 'bad') AS pushes_bad
-    FROM r
-    LEFT JOIN prices AS p ON r.region = p.price_region
+        coalesce(sum(n) FILTER (WHERE cache = 'hit'), 0)::BIGINT AS cache_hits,
+        coalesce(sum(n) FILTER (WHERE cache IS NOT NULL), 0)::BIGINT AS cache_lookups,
+        coalesce(sum(n) FILTER (WHERE kind = 'push' AND outcome = 'good'), 0)::BIGINT AS pushes_good,
+        coalesce(sum(n) FILTER (WHERE kind = 'push' AND outcome = 'bad'), 0)::BIGINT AS pushes_bad
+    FROM alike
     GROUP BY k_day, k_registry, k_sub
+),
+-- cost: each region's egress bytes (exact integers) at the region's price, added up in region order
+region_egress AS (
+    SELECT k_day, k_registry, k_sub, region, sum(egress_bytes) AS egress_bytes
+    FROM alike
+    GROUP BY ALL
+),
+cost AS (
+    SELECT
+        k_day,
+        k_registry,
+        k_sub,
+        coalesce(sum(egress_bytes * coalesce(p.usd_per_gib, $default_price::DOUBLE) ORDER BY region), 0)
+            / 1073741824.0 AS egress_cost_usd
+    FROM region_egress
+    LEFT JOIN prices AS p ON region_egress.region = p.price_region
+    GROUP BY k_day, k_registry, k_sub
+),
+latency AS (
+    SELECT
+        CASE WHEN $per_day::BOOLEAN THEN date_trunc('day', ts - INTERVAL 1 MICROSECOND) END AS k_day,
+        CASE WHEN $by::VARCHAR IS NOT NULL THEN registry END AS k_registry,
+        CASE $by::VARCHAR WHEN 'region' THEN region WHEN 'repository' THEN repository END AS k_sub,
+        quantile_cont(duration_s, [0.5, 0.95, 0.99]) AS latency
+    FROM requests
+    WHERE ts > $lo AND ts <= $hi
+        AND rw_is_pull(method, route) AND rw_outcome(status) = 'good' AND duration_s IS NOT NULL
+    GROUP BY ALL
 )
 SELECT
-    k_day,
-    k_registry,
-    k_sub,
+    agg.k_day,
+    agg.k_registry,
+    agg.k_sub,
     pulls_good,
     pulls_bad,
     pulls_excluded,
@@ -62,4 +116,12 @@ SELECT
     CASE WHEN cache_lookups > 0 THEN cache_hits / cache_lookups END AS cache_hit_ratio,
     CASE WHEN pushes_good + pushes_bad > 0 THEN pushes_good / (pushes_good + pushes_bad) END AS push_success_ratio
 FROM agg
-ORDER BY k_day NULLS LAST, k_registry NULLS LAST, k_sub NULLS LAST;
+JOIN cost AS c
+    ON agg.k_day IS NOT DISTINCT FROM c.k_day
+    AND agg.k_registry IS NOT DISTINCT FROM c.k_registry
+    AND agg.k_sub IS NOT DISTINCT FROM c.k_sub
+LEFT JOIN latency AS l
+    ON agg.k_day IS NOT DISTINCT FROM l.k_day
+    AND agg.k_registry IS NOT DISTINCT FROM l.k_registry
+    AND agg.k_sub IS NOT DISTINCT FROM l.k_sub
+ORDER BY agg.k_day NULLS LAST, agg.k_registry NULLS LAST, agg.k_sub NULLS LAST;
