@@ -33,17 +33,6 @@ FORMATS = ("distribution", "nginx", "notifications")
 STDIN = "-"
 HEAD_SNIFF = 64 * 1024
 
-# Fast-path scan of a clean file (or clean temp copy): one VARCHAR column, line numbers from ordinality.
-# The path is a literal because read_csv needs it at bind time; it is quoted by _sql_literal.
-_RAW_VIEW = """
-CREATE OR REPLACE TEMP VIEW rw_raw AS
-SELECT CAST({base} + ordinality AS BIGINT) AS line, raw
-FROM read_csv({path}, columns = {{'raw': 'VARCHAR'}}, delim = '\x01', quote = '', escape = '',
-              header = false, auto_detect = false, new_line = '\\n', strict_mode = false,
-              max_line_size = 1048576) WITH ORDINALITY
-WHERE ordinality <= {nlines}
-"""
-
 # Rejected lines are stored cut to 4 KiB and with credentials masked (rw_redact, sql/redact.sql):
 # a rejected line can be anything the server printed, e.g. a truncated start-up line with headers.
 _INSERT_REJECTS = """
@@ -111,9 +100,18 @@ class _Tracked:
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
+        self._progress()
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` without an extra copy (the pre-scan reads this way), reporting progress."""
+        n = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self._progress()
+        return int(n or 0)
+
+    def _progress(self) -> None:
         done = self._raw.tell() - self._base if self._raw.seekable() else 0
         self._report(done, self._total)
-        return data
 
     def seek(self, pos: int, whence: int = 0) -> int:
         return self._stream.seek(pos, whence)
@@ -165,10 +163,6 @@ def _one_line(source: str, exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, IngestError) else f"{source}: {exc.strerror or exc}" if isinstance(
         exc, OSError) else f"{source}: {exc}"  # fmt: skip
     return text.splitlines()[0] if text else source
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _resolve_format(spec: IngestSpec, head: bytes, source: str) -> str:
@@ -402,7 +396,7 @@ def _run_batch(
         _load_macros(conn)
         conn.execute("BEGIN TRANSACTION")
         try:
-            conn.execute(_RAW_VIEW.format(base=int(base), path=_sql_literal(path), nlines=int(chunk.lines)))
+            reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))
             with _parse_progress(conn, source, progress):
                 carry = module.run(
                     conn, registry=spec.registry, region=spec.region, source=source,

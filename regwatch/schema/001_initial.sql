@@ -50,7 +50,7 @@ CREATE TABLE requests (
     registry     VARCHAR   NOT NULL,
     region       VARCHAR   NOT NULL,
     source       VARCHAR   NOT NULL,      -- the file it came from (or "-" for stdin)
-    line         BIGINT,                  -- line number in the source of the request's first line
+    line         BIGINT,                  -- line number in the source of the request's completion record
     client_ip    VARCHAR,                 -- without port
     "user"       VARCHAR,
     method       VARCHAR,

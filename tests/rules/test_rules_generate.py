@@ -123,10 +123,7 @@ def test_burn_alerts_follow_the_catalog_policy_with_labels_and_links() -> None:
     assert first["annotations"]["runbook_url"] == (
         "https://github.com/regwatch/regwatch/blob/main/docs/runbooks.md#regwatchsloburnpage"
     )
-    assert (
-        first["annotations"]["dashboard_url"]
-        == "http://grafana.example.com/d/regwatch-oncall"
-    )
+    assert first["annotations"]["dashboard_url"] == "http://grafana.example.com/d/regwatch-oncall"
     assert "A 14.4x burn spends 2% of the 30d error budget every 1h." in first["annotations"]["description"]
     # min_events of the SLO overrides the default
     (log_group,) = _groups(generate_rules(cfg)["regwatch-slo-log-pull-success.rules.yml"])

@@ -6,11 +6,14 @@
 -- Output temp tables: rw_rows (request rows), rw_rejects (line, reason, raw), rw_carry_out.
 -- Statements are separated by lines holding only the separator comment (two dashes, two at signs).
 --
--- Cost notes (this runs over millions of lines): rw_raw is scanned once, by statement 1, and the raw
--- text is kept only for rejected lines. Lines are classified with starts_with/contains before any
--- parsing. An access line is checked with one DFA-only regexp_matches and cut apart with split_part;
--- only lines outside that strict shape (escaped quotes, odd spacing) pay for the capturing regex,
--- which accepts exactly what it always did.
+-- Cost notes (this runs over millions of lines; measured in benchmarks/bench_ingest.py):
+-- - rw_raw is scanned once; lines without a request are dropped right after their classification
+--   (one DFA regex per JSON record), raw text is kept only for rejected lines;
+-- - an access line is checked with one DFA-only regexp_matches and cut apart with string_split/split_part;
+--   only lines outside that strict shape (escaped quotes, odd spacing) pay for the capturing regex,
+--   which accepts exactly what it always did;
+-- - formats/distribution.py turns off filter pushdown while these run (it would copy the parsing
+--   expressions into the filters and run them twice) and bounds DuckDB's memory.
 
 -- One statement parses, dedupes and pairs (materialising a table costs far more than DuckDB's own
 -- materialised CTEs); its table rw_pairs holds one row per request ("row"), the rejects ("reject")
@@ -25,10 +28,9 @@
 -- 3. pair each access line with the completion line of the same request ("j" with "a"): same method,
 --    URI and client, k-th with k-th in file order, the completion first, compatible status and start
 --    time. The outer join keeps unpaired lines of both kinds; carried completions (rw_carry, from the
---    previous batch) only retire their access line. Rows are numbered within a 64-bit hash of
---    (method, URI, client), which sorts far cheaper than the strings; the join still compares the
---    strings, so a hash collision (odds ~1e-8 per million keys) could at worst leave two lines of one
---    request unpaired, never pair two requests.
+--    previous batch) only retire their access line.
+-- Windows partition by a hash of their key first and then by the key itself: exact, and the sort
+-- mostly compares 8-byte hashes instead of long strings (URIs, request ids).
 CREATE OR REPLACE TEMP TABLE rw_pairs AS
 WITH k AS (
     -- one DFA regex finds the message of a structured line (cheaper than two substring searches);
@@ -147,18 +149,18 @@ WITH k AS (
     FROM parsed
     WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
       AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY coalesce(id, CAST(line AS VARCHAR))
+    QUALIFY row_number() OVER (PARTITION BY hash(coalesce(id, CAST(line AS VARCHAR))), coalesce(id, CAST(line AS VARCHAR))
                                ORDER BY kind LIKE '%done' DESC, line DESC) = 1
 ), j AS (
     SELECT *, ts_end - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts_start,
-        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip) ORDER BY line) AS rn
+        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip), method, uri, ip ORDER BY line) AS rn
     FROM (SELECT line, false AS carried, id, ts_end, method, uri, ip, ua, status, written, duration_s, "user"
           FROM done
           UNION ALL
           SELECT line, true, id, ts, method, uri, ip, NULL, status, NULL, duration_s, NULL FROM rw_carry)
 ), a AS (
     SELECT line, ts, method, uri, ip, ua, status, nbytes, "user",
-        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip) ORDER BY line) AS rn
+        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip), method, uri, ip ORDER BY line) AS rn
     FROM parsed
     WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
 )
