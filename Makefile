@@ -39,6 +39,7 @@ demo: demo-deps venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy regwatch
 
 test: system-deps venv lint
 	$(BIN)/python -m pytest -q
@@ -49,6 +50,7 @@ bench: venv
 # Regenerate everything generated from examples/regwatch.yaml and the golden test files.
 regen: venv
 	$(BIN)/python -m regwatch.regen
+	REGWATCH_REGEN=1 $(BIN)/python -m pytest -q tests/report -k golden
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.duckdb
