@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-import urllib3
-
 from regwatch.config import AuthPath, Canary, ProbeConfig, Region
 from regwatch.errors import ConfigError
-from regwatch.oci import Credentials, Deadline, Limits, OciError, RegistryClient, TokenCache
+from regwatch.oci import Deadline, Limits, OciError, RegistryClient, TokenCache
+from regwatch.probe.credentials import credentials_for, redact, verify_for
 from regwatch.probe.result import ProbeResult
 from regwatch.timeutil import utcnow
 
@@ -44,21 +43,6 @@ def _timed(phases: dict[str, float | None], name: str) -> Iterator[None]:
         phases[name] = time.monotonic() - start
 
 
-def _verify(region: Region) -> bool | str:
-    if not region.tls.verify:
-        # the config opted out of verification: urllib3's per-request warning would only be noise
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        return False
-    return region.tls.ca_file or True
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for s in secrets:
-        if s and len(s) >= 3:
-            text = text.replace(s, "***")
-    return text
-
-
 def probe_pull(
     target: PullTarget,
     probe_cfg: ProbeConfig,
@@ -80,19 +64,13 @@ def probe_pull(
     retry_after: float | None = None
     manifest_digest: str | None = None
     try:
-        creds = None
-        if target.auth_path.username is not None:
-            secret = target.auth_path.password
-            password = secret.reveal() if secret is not None else ""
-            secrets.append(password)
-            creds = Credentials(target.auth_path.username, password)
-            secrets.append(creds.basic_header().split(" ", 1)[1])
+        creds, secrets = credentials_for(target.auth_path)
         client = RegistryClient(
             target.region.url,
             target.canary.repository,
             deadline=deadline,
             credentials=creds,
-            verify=_verify(target.region),
+            verify=verify_for(target.region),
             limits=Limits(max_manifest_bytes=probe_cfg.max_manifest_bytes),
             tokens=tokens,
         )
@@ -142,6 +120,6 @@ def probe_pull(
         phases=phases,
         retry_after_seconds=retry_after,
         manifest_digest=manifest_digest,
-        error=_redact(error, secrets) if error else None,
+        error=redact(error, secrets) if error else None,
         round_id=round_id,
     )
