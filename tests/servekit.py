@@ -61,6 +61,18 @@ def regwatch_argv() -> list[str]:
 
 
 @dataclass(eq=False)
+def terminate(proc: subprocess.Popen[Any], timeout: float) -> int:
+    """SIGTERM ``proc`` and wait (SIGKILL after ``timeout``); return its exit code. Idempotent."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    return int(proc.returncode)
+
+
 class RunningServe:
     """A ``regwatch serve`` subprocess."""
 
@@ -129,14 +141,7 @@ class RunningServe:
         """SIGTERM and wait (SIGKILL after ``timeout``); return the exit code. Idempotent."""
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        return int(self.proc.returncode)
+        return terminate(self.proc, timeout)
 
     def __enter__(self) -> RunningServe:
         return self
@@ -272,13 +277,7 @@ class RunningPrometheus:
     def stop(self, timeout: float = 15.0) -> None:
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
+        terminate(self.proc, timeout)
 
     def __enter__(self) -> RunningPrometheus:
         return self

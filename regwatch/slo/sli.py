@@ -101,8 +101,8 @@ def compute_slis(
         "price_values": list(prices.values()),
         "default_price": cfg.egress.usd_per_gib.get("default", 0.0),  # as EgressConfig.price
     }
+    install_macros(store)  # the classification, and rw_ratio for both sources
     if source == "logs":
-        install_macros(store)
         with retry_set(store, cfg, lo, hi, data) as retries:
             raw = run(store, "sli_logs.sql", {**params, "retries": retries})
     else:

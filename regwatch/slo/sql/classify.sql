@@ -6,6 +6,9 @@
 
 -- Outcome of a request by its status: good (2xx, 304), bad (5xx, 429, and requests the server did
 -- not complete: nginx 499 and 444), excluded (401, 403, 404, any other status, no status).
+-- A ratio that is NULL, never a division error or a made-up 100%, when its denominator is 0.
+CREATE OR REPLACE TEMP MACRO rw_ratio(n, d) AS CASE WHEN d > 0 THEN n / d END;
+
 CREATE OR REPLACE TEMP MACRO rw_outcome(status) AS
     CASE
         WHEN status BETWEEN 200 AND 299 OR status = 304 THEN 'good'

@@ -102,19 +102,18 @@ SELECT
     pulls_good,
     pulls_bad,
     pulls_excluded,
-    CASE WHEN pulls_good + pulls_bad > 0 THEN pulls_good / (pulls_good + pulls_bad) END AS pull_success_ratio,
-    CASE WHEN first_good + first_bad > 0 THEN first_good / (first_good + first_bad) END
-        AS first_attempt_success_ratio,
+    rw_ratio(pulls_good, pulls_good + pulls_bad) AS pull_success_ratio,
+    rw_ratio(first_good, first_good + first_bad) AS first_attempt_success_ratio,
     latency[1] AS manifest_latency_p50_seconds,
     latency[2] AS manifest_latency_p95_seconds,
     latency[3] AS manifest_latency_p99_seconds,
     auth_failures,
-    CASE WHEN requests > 0 THEN auth_failures / requests END AS auth_failure_ratio,
+    rw_ratio(auth_failures, requests) AS auth_failure_ratio,
     egress_bytes,
-    CASE WHEN pulls_good > 0 THEN egress_bytes / pulls_good END AS egress_bytes_per_pull,
+    rw_ratio(egress_bytes, pulls_good) AS egress_bytes_per_pull,
     egress_cost_usd,
-    CASE WHEN cache_lookups > 0 THEN cache_hits / cache_lookups END AS cache_hit_ratio,
-    CASE WHEN pushes_good + pushes_bad > 0 THEN pushes_good / (pushes_good + pushes_bad) END AS push_success_ratio
+    rw_ratio(cache_hits, cache_lookups) AS cache_hit_ratio,
+    rw_ratio(pushes_good, pushes_good + pushes_bad) AS push_success_ratio
 FROM agg
 JOIN cost AS c
     ON agg.k_day IS NOT DISTINCT FROM c.k_day
