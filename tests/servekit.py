@@ -60,7 +60,6 @@ def regwatch_argv() -> list[str]:
 # --- regwatch serve ---------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 def terminate(proc: subprocess.Popen[Any], timeout: float) -> int:
     """SIGTERM ``proc`` and wait (SIGKILL after ``timeout``); return its exit code. Idempotent."""
     if proc.poll() is None:
@@ -73,6 +72,7 @@ def terminate(proc: subprocess.Popen[Any], timeout: float) -> int:
     return int(proc.returncode)
 
 
+@dataclass(eq=False)
 class RunningServe:
     """A ``regwatch serve`` subprocess."""
 
