@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Real components the tests start on loopback (see README "Tests").
 TEST_DEBS := docker-registry prometheus skopeo nginx-light prometheus-alertmanager apache2-utils chromium curl
-DEMO_DEBS := docker-registry skopeo
+DEMO_DEBS := docker-registry
 
 .PHONY: demo test lint bench regen check-generated venv system-deps demo-deps clean
 
