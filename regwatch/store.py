@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -109,16 +109,14 @@ def migrate(conn: duckdb.DuckDBPyConnection, path: str) -> int:
     for version, name, sql in migrations():
         if version <= have:
             continue
-        conn.execute("BEGIN TRANSACTION")
         try:
-            conn.execute(sql)
-            conn.execute(
-                "INSERT INTO schema_version VALUES (?, CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP))",
-                [version],
-            )
-            conn.execute("COMMIT")
+            with transaction(conn):
+                conn.execute(sql)
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?, CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP))",
+                    [version],
+                )
         except duckdb.Error as exc:
-            conn.execute("ROLLBACK")
             raise StoreError(f"{path}: migration {name} failed: {exc}") from None
     return want
 
@@ -168,6 +166,28 @@ def connect(path: str, *, read_only: bool = False, wait_seconds: float = DEFAULT
         conn.close()
         raise
     return Store(conn, path, read_only)
+
+
+@contextmanager
+def transaction(
+    conn: duckdb.DuckDBPyConnection, *, temp_tables: Sequence[str] = (), temp_views: Sequence[str] = ()
+) -> Iterator[None]:
+    """Run the block as one transaction: COMMIT when it completes, ROLLBACK on any exception
+    (KeyboardInterrupt included), so a batch's rows and its bookkeeping land together or not at all.
+    Afterwards, either way, drop the temporary tables and views the batch made."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        for kind, names in (("TABLE", temp_tables), ("VIEW", temp_views)):
+            for name in names:
+                with suppress(duckdb.Error):
+                    conn.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 @contextmanager

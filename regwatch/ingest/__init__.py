@@ -27,7 +27,7 @@ from regwatch.errors import IngestError
 from regwatch.ingest import reader, state
 from regwatch.ingest.detect import detect
 from regwatch.ingest.formats import sql_statements
-from regwatch.store import Store
+from regwatch.store import Store, transaction
 
 FORMATS = ("distribution", "nginx", "notifications")
 STDIN = "-"
@@ -268,14 +268,8 @@ def ingest_source(
 
 def _save_state(store: Store, spec: IngestSpec, source: str, st: state.FileState, fmt: str | None) -> None:
     """Record a file's state alone (a reset file with nothing complete to read yet)."""
-    store.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(store.conn):
         state.save(store, source, st, fmt=fmt, registry=spec.registry, region=spec.region, last_ts=None)
-        store.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            store.execute("ROLLBACK")
-        raise
 
 
 def _finish(progress: Progress | None, source: str) -> None:
@@ -394,8 +388,7 @@ def _run_batch(
     base = st.lines if st is not None else 0
     with _tuned(conn, track=progress is not None):
         _load_macros(conn)
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn, temp_tables=_TEMP_TABLES):
             reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))
             with _parse_progress(conn, source, progress):
                 carry = module.run(
@@ -425,15 +418,6 @@ def _run_batch(
                 )  # fmt: skip
             if _before_commit is not None:
                 _before_commit(conn, source)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            for t in _TEMP_TABLES:
-                with contextlib.suppress(duckdb.Error):
-                    conn.execute(f"DROP TABLE IF EXISTS {t}")
     lines_used = consumed if consumed is not None else accepted
     rep.add(
         FileReport(

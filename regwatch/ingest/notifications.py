@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-
-import duckdb
 
 from regwatch.errors import IngestError
 from regwatch.ingest.formats import notifications as fmt
 from regwatch.ingest.formats import sql_statements
-from regwatch.store import Store
+from regwatch.store import Store, transaction
 
 MAX_ENVELOPE = 16 * 1024 * 1024
 
@@ -39,8 +36,11 @@ def store_envelope(
     conn = store.conn
     for stmt in sql_statements("macros"):
         conn.execute(stmt)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(
+        conn,
+        temp_tables=("rw_envelope", "rw_n", "rw_ev", "rw_rows", "rw_rejects", "rw_consumed"),
+        temp_views=("rw_raw",),
+    ):
         conn.execute("CREATE OR REPLACE TEMP TABLE rw_envelope (line BIGINT, raw VARCHAR)")
         conn.execute("INSERT INTO rw_envelope VALUES (1, ?)", [json.dumps(doc)])
         conn.execute("CREATE OR REPLACE TEMP VIEW rw_raw AS SELECT line, raw FROM rw_envelope")
@@ -50,15 +50,4 @@ def store_envelope(
             raise IngestError(f"{source}: an event has an unparsable timestamp")
         conn.execute("INSERT INTO audit_events SELECT * FROM rw_rows")
         row = conn.execute("SELECT count(*) FROM rw_rows").fetchone()
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        for t in ("rw_envelope", "rw_n", "rw_ev", "rw_rows", "rw_rejects", "rw_consumed"):
-            with contextlib.suppress(duckdb.Error):
-                conn.execute(f"DROP TABLE IF EXISTS {t}")
-        with contextlib.suppress(duckdb.Error):
-            conn.execute("DROP VIEW IF EXISTS rw_raw")
     return int(row[0]) if row else 0

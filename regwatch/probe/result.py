@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from regwatch.catalog import PROBE_KINDS, PROBE_PHASES, PROBE_REASONS, PROBE_RESULTS
+from regwatch.store import transaction
 
 #: Columns of ``probe_results`` (regwatch/schema/001_initial.sql) in table order; ``to_row`` follows it.
 COLUMNS: tuple[str, ...] = (
@@ -181,13 +182,8 @@ def store_results(store: Any, results: list[ProbeResult]) -> int:
         return 0
     conn = store.conn
     observations = [o for r in results if (o := r.to_observation()) is not None]
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.executemany(INSERT_SQL, [r.to_row() for r in results])
         if observations:
             conn.executemany(INSERT_OBSERVATION_SQL, observations)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(results)
