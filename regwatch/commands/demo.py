@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 import requests
 
+from regwatch import catalog
 from regwatch.commands._context import AppContext
 
 #: Metric lines the demo shows from the running exporter.
-SHOWN_METRICS = ("regwatch_probe_pulls_total{", "regwatch_slo_sli_ratio{", "regwatch_log_requests_total{")
+SHOWN_METRICS = tuple(f"{m.name}{{" for m in (catalog.PROBE_PULLS, catalog.SLO_SLI, catalog.LOG_REQUESTS))
 
 
 def _run(config: Path, *args: str) -> int:
