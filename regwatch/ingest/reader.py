@@ -25,6 +25,7 @@ RAW_CUT = 4096  # rejected lines are stored cut to this many bytes
 BLOCK = 64 * 1024 * 1024
 MARKER = b"#regwatch-rejected#"
 PART_MIN_LINES = 200_000  # a batch is split into parallel scans only above this many lines per part
+_PIECE = 4096  # the UTF-8 check decodes only the lines around pieces of this size holding non-ASCII
 
 # bytes that never occur in a text log line (tab is allowed; a CR right before LF is stripped)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
@@ -121,26 +122,49 @@ def _control_counts(data: np.ndarray, scratch: np.ndarray) -> tuple[int, int, in
     return controls, lines, tabs
 
 
+def _valid_utf8(buf: bytearray, data: np.ndarray) -> bool:
+    """Whether ``data`` (whole lines of ``buf``) is valid UTF-8.
+
+    Registry logs are nearly all ASCII (a "µs" here and there), and a line break never falls inside
+    a character. So only the lines around the 4 KiB pieces holding a byte >= 0x80 are decoded.
+    """
+    end = data.size
+    if not end or int(data.max()) < 0x80:
+        return True
+    k = end // _PIECE
+    flags = np.append(data[: k * _PIECE].reshape(k, _PIECE).max(axis=1) >= 0x80, True)
+    pieces = np.flatnonzero(flags)
+    if pieces.size > k // 4:  # mostly non-ASCII text: decode it whole
+        spans = [(0, end)]
+    else:  # runs of flagged pieces, widened to whole lines
+        breaks = np.flatnonzero(np.diff(pieces) != 1) + 1
+        starts, stops = pieces[np.r_[0, breaks]], pieces[np.r_[breaks - 1, pieces.size - 1]] + 1
+        spans = []
+        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+            lo = buf.rfind(b"\n", 0, a * _PIECE) + 1
+            hi = min(end, b * _PIECE)
+            nl = buf.find(b"\n", hi, end)
+            spans.append((lo, end if nl < 0 else nl))
+    try:
+        with memoryview(buf) as view:
+            for lo, hi in spans:
+                codecs.utf_8_decode(view[lo:hi], "strict", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _count_clean_lines(
-    buf: bytearray, end: int, total: int, scratch: np.ndarray, pool: ThreadPoolExecutor | None = None
+    buf: bytearray, end: int, scratch: np.ndarray, pool: ThreadPoolExecutor | None = None
 ) -> int | None:
     """Lines in ``buf[:end]`` (whole lines), or None when one of them needs a look (see copy_clean).
 
-    ``buf[end:total]`` is the start of the next line; when the buffer is full it is checked too (so
-    that the block is not copied): a bad byte there only sends this block down the slow path early.
-    ``scratch``: a bool array at least as long as the data, reused between blocks; ``pool``: a
-    thread for the control-byte counts while this thread checks UTF-8.
+    ``scratch``: a bool array at least as long as the data, reused between blocks; ``pool``: a thread
+    for the control-byte counts while this thread checks UTF-8.
     """
-    size = total if total == len(buf) else end
-    data = np.frombuffer(buf, dtype=np.uint8, count=size)
+    data = np.frombuffer(buf, dtype=np.uint8, count=end)
     counts = pool.submit(_control_counts, data, scratch) if pool is not None else None
-    ok = buf.find(b"\x7f", 0, size) < 0
-    if ok and size and int(data.max()) >= 0x80:
-        try:  # not final: a character cut at the end of a full buffer is completed by the next read
-            with memoryview(buf)[:size] as text:
-                codecs.utf_8_decode(text, "strict", size == end)
-        except UnicodeDecodeError:
-            ok = False
+    ok = buf.find(b"\x7f", 0, end) < 0 and _valid_utf8(buf, data)
     controls, lines, tabs = counts.result() if counts is not None else _control_counts(data, scratch)
     if not ok or controls != lines + tabs or _has_long_line(buf, end):
         return None
@@ -196,11 +220,11 @@ def _blocks(
             if have and final:
                 tail = bytearray(memoryview(buf)[:have]) + b"\n"
                 with memoryview(tail) as view:
-                    yield view, _count_clean_lines(tail, len(tail), len(tail), np.empty(len(tail), np.bool_))
+                    yield view, _count_clean_lines(tail, len(tail), np.empty(len(tail), np.bool_))
             return
         end = buf.rfind(b"\n", 0, total) + 1
         if end:
-            lines = _count_clean_lines(buf, end, total, scratch, pool)
+            lines = _count_clean_lines(buf, end, scratch, pool)
             with memoryview(buf) as view:
                 yield view[:end], lines
             buf[: total - end] = buf[end:total]
