@@ -408,5 +408,7 @@ def test_go_duration_exact(ns: int) -> None:
 def test_go_duration_forms() -> None:
     for text, want in (("1m2.5s", 62.5), ("850ns", 850e-9), ("12us", 12e-6), ("12µs", 12e-6),
                        ("1h0m0.5s", 3600.5), ("2h45m", 9900.0), ("4.538778ms", 0.004538778), ("0s", 0.0),
-                       ("1.5h", 5400.0), ("junk", None), ("", None), ("5", None)):  # fmt: skip
+                       ("1.5h", 5400.0), ("junk", None), ("", None), ("5", None),
+                       ("-1.5s", -1.5), ("999.999999999ms", 1.0), ("100000000000000000000s", None),
+                       ("99999999999999999999h", None)):  # fmt: skip
         assert _duration(text) == want, text

@@ -19,6 +19,10 @@ MEMORY_LIMIT = "1280MB"
 # the expressions (regexes, JSON extraction) into them, so they would run twice. Off while it runs.
 DISABLED_OPTIMIZERS = "filter_pushdown"
 
+# Statement 3 pairs on the hash of (method, uri, ip); after a collision, on the key itself.
+_KEY = "/*key*/"
+_EXACT_KEY = ", method, uri, ip"
+
 _CARRY_COLUMNS = ("line", "ts", "id", "method", "uri", "ip", "status", "duration_s")
 
 # The carry of the previous batch as a relation (few rows: unpaired completions of its last 256 lines).
@@ -57,12 +61,25 @@ def run(
     rows = json.loads(carry) if carry else []
     conn.execute(_CARRY, [rows])
     params = {"registry": registry, "region": region, "source": source}
+    parse, dedupe, ranks, pairs, *rest = sql_statements("distribution")
     with _settings(conn, memory_limit=MEMORY_LIMIT, disabled_optimizers=DISABLED_OPTIMIZERS):
-        for stmt in sql_statements("distribution"):
+        for stmt in (parse, dedupe, ranks.replace(_KEY, ""), pairs):
+            conn.execute(stmt)
+        if _collided(conn):  # two keys of this batch share a hash: pair on the keys themselves
+            for stmt in (ranks.replace(_KEY, _EXACT_KEY), pairs):
+                conn.execute(stmt)
+        for stmt in rest:
             conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
-    conn.execute("DROP TABLE rw_pairs")  # every output is cut from it; free it before the insert
+    for name in ("rw_parsed", "rw_dropped", "rw_p", "rw_all"):  # free them before the insert
+        conn.execute(f"DROP TABLE {name}")
     out = conn.execute(
         "SELECT line, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f'), id, method, uri, ip, status, duration_s "
         "FROM rw_carry_out ORDER BY line"
     ).fetchall()
     return json.dumps([dict(zip(_CARRY_COLUMNS, r, strict=True)) for r in out]) if out else None
+
+
+def _collided(conn: duckdb.DuckDBPyConnection) -> bool:
+    row = conn.execute("SELECT count(*) FROM rw_all WHERE collided").fetchone()
+    return bool(row and row[0])
+

@@ -3,54 +3,52 @@
 -- recorded the others and left a marker line in their place) and rw_carry(line, ts, id, method, uri, ip,
 -- status, duration_s) (completion lines of the previous batch still waiting for their access line).
 -- Named parameters: registry, region, source.
--- Output temp tables: rw_rows (request rows), rw_rejects (line, reason, raw), rw_carry_out.
+-- Output temp tables: rw_rows (request rows, columns of `requests`), rw_rejects(line, reason, raw) and
+-- rw_carry_out.
 -- Statements are separated by lines holding only the separator comment (two dashes, two at signs).
+-- formats/distribution.py replaces the marker /*key*/ by nothing, or, after a hash collision, by the
+-- exact key (see statement 3).
 --
 -- Cost notes (this runs over millions of lines; measured in benchmarks/bench_ingest.py):
 -- - rw_raw is scanned once; lines without a request are dropped right after their classification
---   (one DFA regex per JSON record), raw text is kept only for rejected lines;
+--   (a substring test, then one regex on the few candidates), raw text is kept only for rejected lines;
 -- - an access line is checked with one DFA-only regexp_matches and cut apart with string_split/split_part;
 --   only lines outside that strict shape (escaped quotes, odd spacing) pay for the capturing regex,
 --   which accepts exactly what it always did;
+-- - pairing works on narrow rows (line numbers and one 64-bit key hash): a window or join that carries
+--   strings costs several times more; the strings come back in one join at the end;
 -- - formats/distribution.py turns off filter pushdown while these run (it would copy the parsing
 --   expressions into the filters and run them twice) and bounds DuckDB's memory.
 
--- One statement parses, dedupes and pairs (materialising a table costs far more than DuckDB's own
--- materialised CTEs); its table rw_pairs holds one row per request ("row"), the rejects ("reject")
--- and the batch's last line number ("last"). Statements 2-4 cut it into the outputs.
---
--- 1. parse every line once ("parsed"), into the fields of a request line:
---    time, request id, method, uri, client, user agent, status, bytes, duration, user (NULL for other
---    lines). Conditions are CASE expressions, which evaluate each branch only on the rows that reach it
---    (AND/OR in a projection evaluate every operand on every row).
--- 2. one completion per request id ("done"): the "response completed" line, else the
---    refused-authorization warning.
--- 3. pair each access line with the completion line of the same request ("j" with "a"): same method,
---    URI and client, k-th with k-th in file order, the completion first, compatible status and start
---    time. The outer join keeps unpaired lines of both kinds; carried completions (rw_carry, from the
---    previous batch) only retire their access line.
--- Windows partition by a hash of their key first and then by the key itself: exact, and the sort
--- mostly compares 8-byte hashes instead of long strings (URIs, request ids).
-CREATE OR REPLACE TEMP TABLE rw_pairs AS
+-- 1. parse every line once, into the fields of a request line: time, request id, method, uri, client,
+--    user agent, status, bytes, duration, user (NULL for other lines), and h, the hash of the pairing key
+--    (method, uri, client). Conditions are CASE expressions, which evaluate each branch only on the rows
+--    that reach it (AND/OR in a projection evaluate every operand on every row). Kept: completion lines
+--    ("done": the "response completed" record, or the refused-authorization warning), access lines and
+--    rejected lines.
+CREATE OR REPLACE TEMP TABLE rw_parsed AS
 WITH k AS (
-    -- one DFA regex finds the message of a structured line (cheaper than two substring searches);
-    -- the rare refused-authorization match is checked for a completion message further on
+    -- a substring test picks the candidates (a space starts both needles: rare in JSON, so the search
+    -- skips fast); one regex finds the message of a candidate; the rare refused-authorization match is
+    -- checked for a completion message further on
     SELECT line, raw,
         CASE
             WHEN raw IS NULL OR raw = '' THEN 'empty'
             WHEN raw = '#regwatch-rejected#' THEN 'pre_rejected'
             WHEN starts_with(raw, '{') THEN
-                CASE regexp_extract(raw, '"msg":"(?:response completed|error authorizing context)', 0)[8]
-                     WHEN 'r' THEN 'json_done'
-                     WHEN 'e' THEN CASE WHEN contains(raw, '"msg":"response completed') THEN 'json_done'
-                                        ELSE 'json_authfail' END
-                     ELSE 'json_other' END
+                CASE WHEN NOT contains(raw, ' completed') AND NOT contains(raw, ' authorizing') THEN 'json_other'
+                     ELSE CASE regexp_extract(raw, '"msg":"(?:response completed|error authorizing context)', 0)[8]
+                          WHEN 'r' THEN 'json_done'
+                          WHEN 'e' THEN CASE WHEN contains(raw, '"msg":"response completed') THEN 'json_done'
+                                             ELSE 'json_authfail' END
+                          ELSE 'json_other' END END
             WHEN starts_with(raw, 'time="') THEN
-                CASE regexp_extract(raw, ' msg="(?:response completed|error authorizing context)', 0)[7]
-                     WHEN 'r' THEN 'text_done'
-                     WHEN 'e' THEN CASE WHEN contains(raw, ' msg="response completed') THEN 'text_done'
-                                        ELSE 'text_authfail' END
-                     ELSE 'text_other' END
+                CASE WHEN NOT contains(raw, ' completed') AND NOT contains(raw, ' authorizing') THEN 'text_other'
+                     ELSE CASE regexp_extract(raw, ' msg="(?:response completed|error authorizing context)', 0)[7]
+                          WHEN 'r' THEN 'text_done'
+                          WHEN 'e' THEN CASE WHEN contains(raw, ' msg="response completed') THEN 'text_done'
+                                             ELSE 'text_authfail' END
+                          ELSE 'text_other' END END
             ELSE 'access'
         END AS kind
     FROM rw_raw
@@ -115,80 +113,117 @@ WITH k AS (
              ELSE nullif(f[10], '') END AS "user",
         shape IS NOT NULL AS parsed_access
     FROM c
-), parsed AS MATERIALIZED (
-    SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user", reject,
-        CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
-    FROM (
-        SELECT *,
-            CASE kind
-            WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
-            WHEN 'access' THEN
-                CASE WHEN NOT parsed_access AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
-                         THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
-                     WHEN parsed_access AND ts IS NULL THEN 'malformed' END
-            WHEN 'json_done' THEN
-                CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
-                     THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
-            WHEN 'json_authfail' THEN
-                CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
-                     THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
-            WHEN 'text_other' THEN
-                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
-            WHEN 'text_done' THEN
-                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                          OR f[4] IS NULL THEN 'malformed' END
-            WHEN 'text_authfail' THEN
-                CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                          OR f[4] IS NULL THEN 'malformed' END
-            END AS reject
-        FROM p
-    )
-    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access') OR reject IS NOT NULL
-), done AS (
-    SELECT line, id, ts AS ts_end, method, uri, ip, ua, status, nbytes AS written, duration_s, "user"
-    FROM parsed
+)
+SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user",
+    CASE WHEN kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access')
+         THEN hash(method, uri, ip) END AS h,
+    reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
+FROM (
+    SELECT *,
+        CASE kind
+        WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
+        WHEN 'access' THEN
+            CASE WHEN NOT parsed_access AND regexp_matches(raw, '^\S+ \S+ \S+ \[\d')
+                     THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
+                 WHEN parsed_access AND ts IS NULL THEN 'malformed' END
+        WHEN 'json_done' THEN
+            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+        WHEN 'json_authfail' THEN
+            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+                 THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
+        WHEN 'text_other' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
+        WHEN 'text_done' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                      OR f[4] IS NULL THEN 'malformed' END
+        WHEN 'text_authfail' THEN
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
+                      OR f[4] IS NULL THEN 'malformed' END
+        END AS reject
+    FROM p
+)
+WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access') OR reject IS NOT NULL;
+-- @@
+-- 2. one completion per request id: the "response completed" line, else the refused-authorization
+--    warning (the later line of equals). Only ids seen twice are looked at (a hash aggregate finds them;
+--    the window then compares the ids themselves).
+CREATE OR REPLACE TEMP TABLE rw_dropped AS
+WITH dn AS (
+    SELECT line, kind LIKE '%done' AS pri, id FROM rw_parsed
+    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
+      AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL AND id IS NOT NULL
+)
+SELECT line FROM (
+    SELECT line, row_number() OVER (PARTITION BY hash(id), id ORDER BY pri DESC, line DESC) AS k
+    FROM dn WHERE hash(id) IN (SELECT hash(id) FROM dn GROUP BY ALL HAVING count(*) > 1))
+WHERE k > 1;
+-- @@
+-- 3. pair ranks: the k-th completion with the k-th access line of the same key, in file order. Carried
+--    completions (rw_carry, from the previous batch) count too: they only retire their access line.
+--    The key is its 64-bit hash (h); statement 4 compares the strings of every ranked pair, and when two
+--    keys of a batch ever share a hash, formats/distribution.py runs 3 and 4 again with the exact key
+--    (method, uri, ip) in place of /*key*/.
+CREATE OR REPLACE TEMP TABLE rw_p AS
+SELECT j.line AS j_line, a.line AS a_line
+FROM (SELECT line, h /*key*/, row_number() OVER (PARTITION BY h /*key*/ ORDER BY line) AS rn
+      FROM (SELECT line, h, method, uri, ip FROM rw_parsed
+            WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
+              AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
+              AND line NOT IN (SELECT line FROM rw_dropped)
+            UNION ALL
+            SELECT line, hash(method, uri, ip), method, uri, ip FROM rw_carry)) j
+JOIN (SELECT line, h /*key*/, row_number() OVER (PARTITION BY h /*key*/ ORDER BY line) AS rn
+      FROM rw_parsed WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL) a
+  USING (h /*key*/, rn);
+-- @@
+-- 4. one row per completion, with its access line when they pair: same key, the completion first,
+--    compatible status and start time (ranked pairs that fail this stay two rows). "collided": a ranked
+--    pair whose keys differ (their hashes were equal).
+CREATE OR REPLACE TEMP TABLE rw_all AS
+WITH d AS (
+    SELECT line, false AS carried, id, ts - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts,
+        method, uri, ip, ua, status, nbytes AS written, duration_s, "user"
+    FROM rw_parsed
     WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
       AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY hash(coalesce(id, CAST(line AS VARCHAR))), coalesce(id, CAST(line AS VARCHAR))
-                               ORDER BY kind LIKE '%done' DESC, line DESC) = 1
-), j AS (
-    SELECT *, ts_end - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts_start,
-        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip), method, uri, ip ORDER BY line) AS rn
-    FROM (SELECT line, false AS carried, id, ts_end, method, uri, ip, ua, status, written, duration_s, "user"
-          FROM done
-          UNION ALL
-          SELECT line, true, id, ts, method, uri, ip, NULL, status, NULL, duration_s, NULL FROM rw_carry)
-), a AS (
-    SELECT line, ts, method, uri, ip, ua, status, nbytes, "user",
-        hash(method, uri, ip) AS h, row_number() OVER (PARTITION BY hash(method, uri, ip), method, uri, ip ORDER BY line) AS rn
-    FROM parsed
-    WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
+      AND line NOT IN (SELECT line FROM rw_dropped)
+    UNION ALL
+    SELECT line, true, id, ts - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)), method, uri, ip,
+        NULL, status, NULL, duration_s, NULL
+    FROM rw_carry
+), x AS (
+    SELECT p.j_line, a.line AS a_line, a.ts, a.method, a.uri, a.ip, a.ua, a.status, a.nbytes, a."user"
+    FROM rw_parsed a JOIN rw_p p ON a.line = p.a_line
+), m AS (
+    SELECT d.*, x.a_line AS x_line, x.ts AS x_ts, x.ua AS x_ua, x.status AS x_status, x.nbytes AS x_nbytes,
+        x."user" AS x_user,
+        x.a_line IS NOT NULL AND d.method = x.method AND d.uri = x.uri AND d.ip = x.ip AS same,
+        d.line < x.a_line AND (d.status IS NULL OR d.status = x.status)
+            AND abs(epoch(d.ts) - epoch(x.ts)) <= 2.5 AS fits
+    FROM d LEFT JOIN x ON d.line = x.j_line
 )
-SELECT 'row' AS part, j.line AS j_line, a.line AS a_line, coalesce(j.carried, false) AS carried,
-    coalesce(j.line, a.line) AS line, coalesce(j.ts_start, a.ts) AS ts,
-    coalesce(j.ip, a.ip) AS client_ip, coalesce(j."user", a."user") AS "user",
-    coalesce(j.method, a.method) AS method, coalesce(j.uri, a.uri) AS uri,
-    coalesce(j.status, a.status) AS status, coalesce(a.nbytes, j.written) AS bytes_sent,
-    j.duration_s, coalesce(j.ua, a.ua) AS user_agent, j.id AS request_id,
-    CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw
-FROM j FULL OUTER JOIN a
-    ON j.h = a.h AND j.rn = a.rn AND j.method = a.method AND j.uri = a.uri AND j.ip = a.ip
-   AND j.line < a.line
-   AND (j.status IS NULL OR j.status = a.status)
-   AND abs(epoch(j.ts_start) - epoch(a.ts)) <= 2.5
-UNION ALL
-SELECT 'reject', NULL, NULL, false, line, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    reject, reject_raw
-FROM parsed WHERE reject IS NOT NULL
-UNION ALL
-SELECT 'last', NULL, NULL, false, coalesce(max(line), 0), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, NULL, NULL
-FROM parsed;
+SELECT line, true AS done, carried, ts, ip AS client_ip,
+    CASE WHEN same AND fits THEN coalesce("user", x_user) ELSE "user" END AS "user", method, uri,
+    CASE WHEN same AND fits THEN coalesce(status, x_status) ELSE status END AS status,
+    CASE WHEN same AND fits THEN coalesce(x_nbytes, written) ELSE written END AS bytes_sent,
+    duration_s, CASE WHEN same AND fits THEN coalesce(ua, x_ua) ELSE ua END AS user_agent, id AS request_id,
+    CASE WHEN same AND fits THEN x_line END AS a_line,
+    x_line IS NOT NULL AND NOT coalesce(same, false) AS collided
+FROM m;
+-- @@
+-- 5. access lines without a completion are requests of their own (health checks of /, requests the
+--    registry never logged)
+INSERT INTO rw_all
+SELECT line, false, false, ts, ip, "user", method, uri, status, nbytes, NULL, ua, NULL, NULL, false
+FROM rw_parsed
+WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
+  AND line NOT IN (SELECT a_line FROM rw_all WHERE a_line IS NOT NULL);
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
-SELECT line, reason, raw FROM rw_pairs WHERE part = 'reject';
+SELECT line, reject AS reason, reject_raw AS raw FROM rw_parsed WHERE reject IS NOT NULL;
 -- @@
--- 4. one row per request
+-- 6. one row per request, as `requests` holds it
 CREATE OR REPLACE TEMP TABLE rw_rows AS
 SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line, r.client_ip, r."user",
     r.method, r.route, rw_repository(r.route, r.p) AS repository, rw_reference(r.route, r.p) AS reference,
@@ -196,13 +231,13 @@ SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line
     r.user_agent, r.request_id, CAST(NULL AS VARCHAR) AS cache_status
 FROM (SELECT *, rw_route_of(path, p) AS route
       FROM (SELECT *, rw_v2_parts(path) AS p
-            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_pairs WHERE part = 'row' AND NOT carried))) r;
+            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_all WHERE NOT carried))) r;
 -- @@
--- 5. completions still without an access line near the end of the batch wait for the next batch ("near":
+-- 7. completions still without an access line near the end of the batch wait for the next batch ("near":
 --    within 256 lines of the last request or rejected line; lines carrying neither are not kept)
 CREATE OR REPLACE TEMP TABLE rw_carry_out AS
 SELECT line, ts + to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts, request_id AS id,
     method, uri, client_ip AS ip, status, duration_s
-FROM rw_pairs
-WHERE part = 'row' AND j_line IS NOT NULL AND a_line IS NULL AND NOT carried
-  AND line > (SELECT line FROM rw_pairs WHERE part = 'last') - 256;
+FROM rw_all
+WHERE done AND NOT carried AND a_line IS NULL
+  AND line > (SELECT coalesce(max(line), 0) FROM rw_parsed) - 256;

@@ -35,17 +35,23 @@ CREATE OR REPLACE TEMP MACRO rw_digest(route, p, uri) AS CASE
         THEN nullif(replace(replace(regexp_extract(uri, '[?&]digest=([^&]+)', 1), '%3A', ':'), '%3a', ':'), '')
 END;
 
--- A Go time.Duration string (1m2.5s, 4.538778ms, 850ns, 12µs, 0s) in seconds: summed as exact
--- nanoseconds first, so the result is the double nearest the written value.
+-- A Go time.Duration string (1m2.5s, 4.538778ms, 850ns, 12µs, 0s) in seconds: the double nearest the
+-- written value, rounded to the nanosecond (a Go duration is a count of nanoseconds). Fast path: one
+-- unit, the common case (the decimal cast fails when another unit precedes it, and a DECIMAL(18, 9)
+-- times 1e6 as a double is within far less than half a nanosecond of the exact count, so rounding gives
+-- it exactly). Other strings take rw_go_duration_any; a value too big for any count is NULL, not an error.
 CREATE OR REPLACE TEMP MACRO rw_go_duration(d) AS CASE
     WHEN d IS NULL THEN NULL
-    -- fast paths: one unit (the common case); TRY_CAST fails when another unit precedes it
-    WHEN ends_with(d, 'ms') AND TRY_CAST(left(d, -2) AS DECIMAL(38, 9)) IS NOT NULL
-        THEN CAST(CAST(CAST(left(d, -2) AS DECIMAL(38, 9)) * 1000000 AS HUGEINT) AS DOUBLE) / 1e9
-    WHEN ends_with(d, 'µs') AND TRY_CAST(left(d, -2) AS DECIMAL(38, 9)) IS NOT NULL
-        THEN CAST(CAST(CAST(left(d, -2) AS DECIMAL(38, 9)) * 1000 AS HUGEINT) AS DOUBLE) / 1e9
-    WHEN ends_with(d, 's') AND TRY_CAST(left(d, -1) AS DECIMAL(38, 9)) IS NOT NULL
-        THEN CAST(CAST(CAST(left(d, -1) AS DECIMAL(38, 9)) * 1000000000 AS HUGEINT) AS DOUBLE) / 1e9
+    ELSE coalesce(
+        round(CAST(CASE WHEN ends_with(d, 'ms') THEN TRY_CAST(left(d, -2) AS DECIMAL(18, 9))
+                        WHEN ends_with(d, 'µs') THEN TRY_CAST(left(d, -2) AS DECIMAL(18, 9)) / 1000
+                        WHEN ends_with(d, 'ns') THEN NULL
+                        WHEN ends_with(d, 's') THEN TRY_CAST(left(d, -1) AS DECIMAL(18, 9)) * 1000
+                   END AS DOUBLE) * 1e6) / 1e9,
+        try(rw_go_duration_any(d)))
+END;
+-- Any Go duration: the units summed as exact nanoseconds first.
+CREATE OR REPLACE TEMP MACRO rw_go_duration_any(d) AS CASE
     WHEN regexp_full_match(d, '-?(?:[0-9]+(?:\.[0-9]*)?(?:ns|us|µs|μs|ms|s|m|h))+')
     THEN (CASE WHEN starts_with(d, '-') THEN -1 ELSE 1 END) * CAST(list_sum(list_transform(
         regexp_extract_all(d, '([0-9]+(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)', 0),
