@@ -244,17 +244,9 @@ def ingest_source(
             _read(0, total)
             stream = _Tracked(stream, fh, base, total, _read)  # type: ignore[assignment]
         with tempfile.TemporaryDirectory(prefix="regwatch-ingest-") as tmp:
-            if not gz and st.offset == 0:
-                nbytes, nlines, clean = reader.scan_clean(stream, limit)
-                if clean:
-                    chunk = reader.Chunk(nbytes=nbytes, lines=nlines)
-                    if chunk.lines:
-                        _run_batch(store, spec, fmt, source, st, rep, chunk, source, progress=progress)
-                    elif rep.reset:
-                        _save_state(store, spec, source, st, fmt)
-                    _finish(progress, source)
-                    return rep
-                stream.seek(0)
+            if not gz and st.offset == 0 and _in_place(store, spec, fmt, source, st, rep, fh, size, progress):
+                _finish(progress, source)
+                return rep
             copy = os.path.join(tmp, "lines.txt")
             with open(copy, "wb") as dest:
                 chunk = reader.copy_clean(stream, dest, limit, first_line=st.lines + 1, final=gz)
@@ -264,6 +256,40 @@ def ingest_source(
                 _save_state(store, spec, source, st, fmt)
     _finish(progress, source)
     return rep
+
+
+def _in_place(
+    store: Store,
+    spec: IngestSpec,
+    fmt: str,
+    source: str,
+    st: state.FileState,
+    rep: FileReport,
+    fh: BinaryIO,
+    size: int,
+    progress: Progress | None,
+) -> bool:
+    """Ingest a plain file read from its start where it lies, when it is clean; False when it is not.
+
+    Nothing is copied: the file is mapped for the byte checks and DuckDB's CSV reader scans it. Not
+    clean: a control byte, an over-long line, or invalid UTF-8, which DuckDB refuses as it scans (the
+    batch is then rolled back). The caller then copies the file clean, recording those lines.
+    """
+    report = None if progress is None else (lambda done: progress(source, "read", done, size))
+    nbytes, nlines, clean = reader.scan_mapped(fh, size, report)
+    if not clean:
+        return False
+    if nlines:
+        try:
+            _run_batch(store, spec, fmt, source, st, rep, reader.Chunk(nbytes=nbytes, lines=nlines), source,
+                       progress=progress)  # fmt: skip
+        except duckdb.InvalidInputException as exc:
+            if "invalid unicode" not in str(exc).lower():
+                raise
+            return False
+    elif rep.reset:
+        _save_state(store, spec, source, st, fmt)
+    return True
 
 
 def _save_state(store: Store, spec: IngestSpec, source: str, st: state.FileState, fmt: str | None) -> None:
@@ -303,23 +329,26 @@ def _ingest_stream(
 
 
 @contextlib.contextmanager
-def _tuned(conn: duckdb.DuckDBPyConnection, *, track: bool) -> Iterator[None]:
-    """Relax result ordering during an ingest (every ordering the SQL needs is explicit).
-
-    With ``track``, DuckDB keeps the progress of the running statement (``query_progress``)
-    without printing its own bar.
+def _tuned(conn: duckdb.DuckDBPyConnection, *, track: bool, settings: dict[str, str]) -> Iterator[None]:
+    """DuckDB settings for one batch, put back afterwards (outside its transaction, which may have
+    been aborted): result ordering relaxed (every ordering the SQL needs is explicit), the format's
+    own ``settings``, and with ``track`` the progress of the running statement kept
+    (``query_progress``) without DuckDB printing its own bar.
     """
-    names = ["preserve_insertion_order", "enable_progress_bar", "enable_progress_bar_print"]
-    old = [conn.execute(f"SELECT current_setting('{n}')").fetchone() for n in names]
-    conn.execute("SET preserve_insertion_order = false")
+    values = {"preserve_insertion_order": "false", **settings}
     if track:
-        conn.execute("SET enable_progress_bar = true")
-        conn.execute("SET enable_progress_bar_print = false")
+        values |= {"enable_progress_bar": "true", "enable_progress_bar_print": "false"}
+    old = {}
+    for name in values:
+        row = conn.execute("SELECT current_setting(?)", [name]).fetchone()
+        old[name] = str(row[0] if row else "").replace("'", "''")
     try:
+        for name, value in values.items():
+            conn.execute(f"SET {name} = '{value}'")
         yield
     finally:
-        for n, v in zip(names, old, strict=True):
-            conn.execute(f"SET {n} = {'true' if v and v[0] else 'false'}")
+        for name, value in old.items():
+            conn.execute(f"SET {name} = '{value}'")
 
 
 @contextlib.contextmanager
@@ -386,7 +415,7 @@ def _run_batch(
     conn = store.conn
     module = importlib.import_module(f"regwatch.ingest.formats.{fmt}")
     base = st.lines if st is not None else 0
-    with _tuned(conn, track=progress is not None):
+    with _tuned(conn, track=progress is not None, settings=getattr(module, "SETTINGS", {})):
         _load_macros(conn)
         with transaction(conn, temp_tables=_TEMP_TABLES):
             reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))

@@ -11,8 +11,9 @@ in place, in parts side by side.
 from __future__ import annotations
 
 import codecs
+import mmap
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -97,15 +98,15 @@ def _line_reason(line: bytes) -> str | None:
     return None
 
 
-def _has_long_line(buf: bytearray, end: int) -> bool:
-    """Whether ``buf[:end]`` (whole lines) holds a line over MAX_LINE bytes.
+def _has_long_line(buf: bytearray | mmap.mmap, end: int, start: int = 0) -> bool:
+    """Whether ``buf[start:end]`` (whole lines) holds a line over MAX_LINE bytes.
 
     Such a line covers a multiple of MAX_LINE / 2, so looking at the line around each of those
     points is enough: a few thousand C-level searches for a block, each stopping at a line end.
     """
-    for x in range(0, end, MAX_LINE // 2):
+    for x in range(start, end, MAX_LINE // 2):
         nxt = buf.find(b"\n", x, end)
-        if (nxt if nxt >= 0 else end) - buf.rfind(b"\n", 0, x) - 1 > MAX_LINE:
+        if (nxt if nxt >= 0 else end) - max(buf.rfind(b"\n", start, x), start - 1) - 1 > MAX_LINE:
             return True
     return False
 
@@ -120,6 +121,11 @@ def _control_counts(data: np.ndarray, scratch: np.ndarray) -> tuple[int, int, in
     lines = int(np.count_nonzero(np.equal(data, 10, out=mask)))
     tabs = int(np.count_nonzero(np.equal(data, 9, out=mask))) if controls != lines else 0
     return controls, lines, tabs
+
+
+def _count_below(data: np.ndarray, limit: int, scratch: np.ndarray) -> int:
+    """How many bytes of ``data`` are below ``limit`` (``scratch``: a bool array at least as long)."""
+    return int(np.count_nonzero(np.less(data, limit, out=scratch[: data.size])))
 
 
 def _valid_utf8(buf: bytearray, data: np.ndarray) -> bool:
@@ -261,12 +267,45 @@ def copy_clean(src: BinaryIO, dest: BinaryIO, limit: int | None, *, first_line: 
     return chunk
 
 
-def scan_clean(src: BinaryIO, limit: int | None) -> tuple[int, int, bool]:
-    """Scan a plain file range without copying: (bytes of complete lines, lines, clean?)."""
-    nbytes = total = 0
-    for block, lines in iter_blocks(src, limit, final=False):
-        if lines is None:
-            return nbytes, total, False
-        nbytes += len(block)
-        total += lines
-    return nbytes, total, True
+def scan_mapped(
+    fh: BinaryIO, size: int, progress: Callable[[int], None] | None = None
+) -> tuple[int, int, bool]:
+    """Scan the first ``size`` bytes of a plain file in place: (bytes of complete lines, lines, clean?).
+
+    The file is mapped, not read: nothing is copied. Clean here means no control byte but TAB, no DEL
+    and no line over MAX_LINE. UTF-8 is not checked: DuckDB's CSV reader checks it as it scans the
+    file (it refuses exactly what Python's strict decoder refuses, tests/ingest/test_reader_utf8.py),
+    and the caller then takes the copy_clean path, which finds the lines to reject.
+    ``progress`` is told the bytes scanned so far after each block.
+    """
+    if size <= 0:
+        return 0, 0, True
+    with (
+        mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ) as mm,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="regwatch-scan") as pool,
+    ):
+        end = mm.rfind(b"\n", 0, size) + 1
+        scratch = np.empty(min(BLOCK, end), dtype=np.bool_)
+        mask = np.empty(min(BLOCK, end), dtype=np.bool_)
+        lines = start = 0
+        while start < end:
+            stop = mm.rfind(b"\n", start, min(start + BLOCK, end)) + 1
+            if stop <= start:  # one line longer than a block: far over MAX_LINE
+                return start, lines, False
+            data = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=start)
+            try:  # control bytes on the helper thread, line ends here (numpy lets go of the GIL)
+                controls = pool.submit(_count_below, data, 32, scratch)
+                block_lines = int(np.count_nonzero(np.equal(data, 10, out=mask[: data.size])))
+                bad = mm.find(b"\x7f", start, stop) >= 0 or _has_long_line(mm, stop, start)
+                others = controls.result() - block_lines
+                if others and others != int(np.count_nonzero(np.equal(data, 9, out=mask[: data.size]))):
+                    bad = True  # a control byte other than TAB
+            finally:
+                del data  # the map closes only once no array looks at it
+            if bad:
+                return start, lines, False
+            lines += block_lines
+            start = stop
+            if progress is not None:
+                progress(start)
+    return end, lines, True

@@ -265,6 +265,18 @@ def test_bad_input_kinds(tmp_path: Path) -> None:
     assert got[4][3] == "y" * 4096
 
 
+def test_invalid_utf8_alone_is_found_by_the_scan_in_place(store: Store, tmp_path: Path) -> None:
+    """No control byte, no long line: the file is scanned where it lies, DuckDB refuses the bad byte,
+    and the batch is done again from a clean copy that records the line."""
+    log = tmp_path / "u.log"
+    log.write_bytes(ACCESS.format(i=1).encode() + "bad \xff utf8 µs\n".encode("latin-1") + ACCESS.format(i=2).encode()
+                    + "ok µs €\n".encode())  # fmt: skip
+    (rep,) = ingest(store, [IngestSpec(path=str(log), format="distribution")])
+    assert (rep.accepted, rep.ignored, rep.rejected, rep.reject_reasons) == (2, 1, 1, {"invalid_utf8": 1})
+    assert _rows(store, "SELECT line, reason FROM ingest_rejects") == [(2, "invalid_utf8")]
+    assert _rows(store, "SELECT line FROM requests ORDER BY line") == [(1,), (3,)]
+
+
 def test_cli_table_output_and_missing_file_exit_1(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     log.write_text(ACCESS.format(i=1) + "start-up line\n")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -18,6 +16,7 @@ MEMORY_LIMIT = "1280MB"
 # The parse statement filters on classifications and parse results; pushing those filters down copies
 # the expressions (regexes, JSON extraction) into them, so they would run twice. Off while it runs.
 DISABLED_OPTIMIZERS = "filter_pushdown"
+SETTINGS = {"memory_limit": MEMORY_LIMIT, "disabled_optimizers": DISABLED_OPTIMIZERS}  # for the whole batch
 
 # Statement 3 pairs on the hash of (method, uri, ip); after a collision, on the key itself.
 _KEY = "/*key*/"
@@ -35,19 +34,6 @@ FROM (SELECT unnest(CAST(? AS STRUCT(line BIGINT, ts VARCHAR, id VARCHAR, method
 """
 
 
-@contextlib.contextmanager
-def _settings(conn: duckdb.DuckDBPyConnection, **values: str) -> Iterator[None]:
-    """Set DuckDB settings for the statements of a batch, then put the previous values back."""
-    old = {k: conn.execute("SELECT current_setting(?)", [k]).fetchone() for k in values}
-    try:
-        for k, v in values.items():
-            conn.execute(f"SET {k} = '{v}'")
-        yield
-    finally:
-        for k, row in old.items():
-            conn.execute(f"SET {k} = '" + str(row[0] if row else "").replace("'", "''") + "'")
-
-
 def run(
     conn: duckdb.DuckDBPyConnection,
     *,
@@ -62,14 +48,13 @@ def run(
     conn.execute(_CARRY, [rows])
     params = {"registry": registry, "region": region, "source": source}
     parse, dedupe, ranks, pairs, *rest = sql_statements("distribution")
-    with _settings(conn, memory_limit=MEMORY_LIMIT, disabled_optimizers=DISABLED_OPTIMIZERS):
-        for stmt in (parse, dedupe, ranks.replace(_KEY, ""), pairs):
+    for stmt in (parse, dedupe, ranks.replace(_KEY, ""), pairs):
+        conn.execute(stmt)
+    if _collided(conn):  # two keys of this batch share a hash: pair on the keys themselves
+        for stmt in (ranks.replace(_KEY, _EXACT_KEY), pairs):
             conn.execute(stmt)
-        if _collided(conn):  # two keys of this batch share a hash: pair on the keys themselves
-            for stmt in (ranks.replace(_KEY, _EXACT_KEY), pairs):
-                conn.execute(stmt)
-        for stmt in rest:
-            conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+    for stmt in rest:
+        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
     for name in ("rw_parsed", "rw_dropped", "rw_p", "rw_all"):  # free them before the insert
         conn.execute(f"DROP TABLE {name}")
     out = conn.execute(
@@ -82,4 +67,3 @@ def run(
 def _collided(conn: duckdb.DuckDBPyConnection) -> bool:
     row = conn.execute("SELECT count(*) FROM rw_all WHERE collided").fetchone()
     return bool(row and row[0])
-
