@@ -397,6 +397,7 @@ _TEMP_TABLES = (
     "rw_n", "rw_ev", "rw_consumed", "rw_q", "rw_p", "rw_parsed", "rw_dropped", "rw_all", "rw_rows", "rw_rejects",
     "rw_carry", "rw_carry_out",
 )  # fmt: skip
+_TEMP_VIEWS = ("rw_rows",)  # a format may leave its rows as a view over its own tables
 
 
 def _run_batch(
@@ -417,7 +418,7 @@ def _run_batch(
     base = st.lines if st is not None else 0
     with _tuned(conn, track=progress is not None, settings=getattr(module, "SETTINGS", {})):
         _load_macros(conn)
-        with transaction(conn, temp_tables=_TEMP_TABLES):
+        with transaction(conn, temp_tables=_TEMP_TABLES, temp_views=_TEMP_VIEWS):
             reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))
             with _parse_progress(conn, source, progress):
                 carry = module.run(

@@ -49,13 +49,13 @@ def run(
     params = {"registry": registry, "region": region, "source": source}
     parse, dedupe, ranks, pairs, *rest = sql_statements("distribution")
     for stmt in (parse, dedupe, ranks.replace(_KEY, ""), pairs):
-        conn.execute(stmt)
+        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
     if _collided(conn):  # two keys of this batch share a hash: pair on the keys themselves
         for stmt in (ranks.replace(_KEY, _EXACT_KEY), pairs):
-            conn.execute(stmt)
+            conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
     for stmt in rest:
         conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
-    for name in ("rw_parsed", "rw_dropped", "rw_p", "rw_all"):  # free them before the insert
+    for name in ("rw_parsed", "rw_dropped", "rw_p"):  # free them before the insert
         conn.execute(f"DROP TABLE {name}")
     out = conn.execute(
         "SELECT line, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f'), id, method, uri, ip, status, duration_s "

@@ -3,8 +3,8 @@
 -- recorded the others and left a marker line in their place) and rw_carry(line, ts, id, method, uri, ip,
 -- status, duration_s) (completion lines of the previous batch still waiting for their access line).
 -- Named parameters: registry, region, source.
--- Output temp tables: rw_rows (request rows, columns of `requests`), rw_rejects(line, reason, raw) and
--- rw_carry_out.
+-- Output: the view rw_rows (request rows, columns of `requests`) over the temp table rw_all, the temp
+-- tables rw_rejects(line, reason, raw) and rw_carry_out.
 -- Statements are separated by lines holding only the separator comment (two dashes, two at signs).
 -- formats/distribution.py replaces the marker /*key*/ by nothing, or, after a hash collision, by the
 -- exact key (see statement 3).
@@ -178,8 +178,9 @@ JOIN (SELECT line, h /*key*/, row_number() OVER (PARTITION BY h /*key*/ ORDER BY
   USING (h /*key*/, rn);
 -- @@
 -- 4. one row per completion, with its access line when they pair: same key, the completion first,
---    compatible status and start time (ranked pairs that fail this stay two rows). "collided": a ranked
---    pair whose keys differ (their hashes were equal).
+--    compatible status and start time (ranked pairs that fail this stay two rows), in the columns of
+--    `requests` and a few more: done (a completion), carried, uri, a_line (the access line it took) and
+--    collided (a ranked pair whose keys differ: their hashes were equal).
 CREATE OR REPLACE TEMP TABLE rw_all AS
 WITH d AS (
     SELECT line, false AS carried, id, ts - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts,
@@ -203,35 +204,39 @@ WITH d AS (
             AND abs(epoch(d.ts) - epoch(x.ts)) <= 2.5 AS fits
     FROM d LEFT JOIN x ON d.line = x.j_line
 )
-SELECT line, true AS done, carried, ts, ip AS client_ip,
-    CASE WHEN same AND fits THEN coalesce("user", x_user) ELSE "user" END AS "user", method, uri,
+SELECT ts, $registry AS registry, $region AS region, $source AS source, line, ip AS client_ip,
+    CASE WHEN same AND fits THEN coalesce("user", x_user) ELSE "user" END AS "user", method,
+    route, rw_repository(route, p) AS repository, rw_reference(route, p) AS reference,
+    rw_digest(route, p, uri) AS digest,
     CASE WHEN same AND fits THEN coalesce(status, x_status) ELSE status END AS status,
     CASE WHEN same AND fits THEN coalesce(x_nbytes, written) ELSE written END AS bytes_sent,
     duration_s, CASE WHEN same AND fits THEN coalesce(ua, x_ua) ELSE ua END AS user_agent, id AS request_id,
-    CASE WHEN same AND fits THEN x_line END AS a_line,
+    CAST(NULL AS VARCHAR) AS cache_status,
+    true AS done, carried, uri, CASE WHEN same AND fits THEN x_line END AS a_line,
     x_line IS NOT NULL AND NOT coalesce(same, false) AS collided
-FROM m;
+FROM (SELECT *, rw_route_of(path, p) AS route
+      FROM (SELECT *, rw_v2_parts(path) AS p FROM (SELECT *, split_part(uri, '?', 1) AS path FROM m)));
 -- @@
 -- 5. access lines without a completion are requests of their own (health checks of /, requests the
 --    registry never logged)
 INSERT INTO rw_all
-SELECT line, false, false, ts, ip, "user", method, uri, status, nbytes, NULL, ua, NULL, NULL, false
-FROM rw_parsed
-WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
-  AND line NOT IN (SELECT a_line FROM rw_all WHERE a_line IS NOT NULL);
+SELECT ts, $registry, $region, $source, line, ip, "user", method, route, rw_repository(route, p),
+    rw_reference(route, p), rw_digest(route, p, uri), status, nbytes, NULL, ua, NULL, NULL, false, false, uri,
+    NULL, false
+FROM (SELECT *, rw_route_of(path, p) AS route
+      FROM (SELECT *, rw_v2_parts(path) AS p
+            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_parsed
+                  WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
+                    AND line NOT IN (SELECT a_line FROM rw_all WHERE a_line IS NOT NULL))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
 SELECT line, reject AS reason, reject_raw AS raw FROM rw_parsed WHERE reject IS NOT NULL;
 -- @@
 -- 6. one row per request, as `requests` holds it
-CREATE OR REPLACE TEMP TABLE rw_rows AS
-SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line, r.client_ip, r."user",
-    r.method, r.route, rw_repository(r.route, r.p) AS repository, rw_reference(r.route, r.p) AS reference,
-    rw_digest(r.route, r.p, r.uri) AS digest, r.status, r.bytes_sent, r.duration_s,
-    r.user_agent, r.request_id, CAST(NULL AS VARCHAR) AS cache_status
-FROM (SELECT *, rw_route_of(path, p) AS route
-      FROM (SELECT *, rw_v2_parts(path) AS p
-            FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_all WHERE NOT carried))) r;
+CREATE OR REPLACE TEMP VIEW rw_rows AS
+SELECT ts, registry, region, source, line, client_ip, "user", method, route, repository, reference, digest,
+    status, bytes_sent, duration_s, user_agent, request_id, cache_status
+FROM rw_all WHERE NOT carried;
 -- @@
 -- 7. completions still without an access line near the end of the batch wait for the next batch ("near":
 --    within 256 lines of the last request or rejected line; lines carrying neither are not kept)
