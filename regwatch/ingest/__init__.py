@@ -244,9 +244,11 @@ def ingest_source(
             _read(0, total)
             stream = _Tracked(stream, fh, base, total, _read)  # type: ignore[assignment]
         with tempfile.TemporaryDirectory(prefix="regwatch-ingest-") as tmp:
-            if not gz and st.offset == 0 and _in_place(store, spec, fmt, source, st, rep, fh, size, progress):
-                _finish(progress, source)
-                return rep
+            if not gz and st.offset == 0:
+                if _in_place(store, spec, fmt, source, st, rep, stream, limit, progress):
+                    _finish(progress, source)
+                    return rep
+                stream.seek(0)
             copy = os.path.join(tmp, "lines.txt")
             with open(copy, "wb") as dest:
                 chunk = reader.copy_clean(stream, dest, limit, first_line=st.lines + 1, final=gz)
@@ -265,18 +267,17 @@ def _in_place(
     source: str,
     st: state.FileState,
     rep: FileReport,
-    fh: BinaryIO,
-    size: int,
+    stream: BinaryIO,
+    limit: int | None,
     progress: Progress | None,
 ) -> bool:
     """Ingest a plain file read from its start where it lies, when it is clean; False when it is not.
 
-    Nothing is copied: the file is mapped for the byte checks and DuckDB's CSV reader scans it. Not
-    clean: a control byte, an over-long line, or invalid UTF-8, which DuckDB refuses as it scans (the
-    batch is then rolled back). The caller then copies the file clean, recording those lines.
+    Nothing is copied: the bytes are checked block by block and DuckDB's CSV reader scans the file.
+    Not clean: a control byte, an over-long line, or invalid UTF-8, which DuckDB refuses as it scans
+    (the batch is then rolled back). The caller then copies the file clean, recording those lines.
     """
-    report = None if progress is None else (lambda done: progress(source, "read", done, size))
-    nbytes, nlines, clean = reader.scan_mapped(fh, size, report)
+    nbytes, nlines, clean = reader.scan_plain(stream, limit)
     if not clean:
         return False
     if nlines:

@@ -4,16 +4,15 @@ DuckDB parses the lines; this module only moves and checks bytes. It reads a blo
 a time into one reused buffer and checks the whole block with C-level bytes operations: line ends,
 control bytes, UTF-8 and line lengths. The few lines DuckDB must not see (invalid UTF-8, control
 bytes, over 64 KiB) are recorded as rejects and replaced by a marker line, so line numbers stay
-exact. A clean plain file is not copied at all: ``create_raw_view`` lets DuckDB's CSV reader scan it
-in place, in parts side by side.
+exact. A clean plain file is not copied at all: ``scan_plain`` checks it (leaving UTF-8 to DuckDB's
+CSV reader) and ``create_raw_view`` lets DuckDB scan it in place, in parts side by side.
 """
 
 from __future__ import annotations
 
 import codecs
-import mmap
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -98,7 +97,7 @@ def _line_reason(line: bytes) -> str | None:
     return None
 
 
-def _has_long_line(buf: bytearray | mmap.mmap, end: int, start: int = 0) -> bool:
+def _has_long_line(buf: bytearray, end: int, start: int = 0) -> bool:
     """Whether ``buf[start:end]`` (whole lines) holds a line over MAX_LINE bytes.
 
     Such a line covers a multiple of MAX_LINE / 2, so looking at the line around each of those
@@ -109,18 +108,6 @@ def _has_long_line(buf: bytearray | mmap.mmap, end: int, start: int = 0) -> bool
         if (nxt if nxt >= 0 else end) - max(buf.rfind(b"\n", start, x), start - 1) - 1 > MAX_LINE:
             return True
     return False
-
-
-def _control_counts(data: np.ndarray, scratch: np.ndarray) -> tuple[int, int, int]:
-    """(bytes < 0x20, LFs, TABs) of ``data``; TABs are counted only when other controls are there.
-
-    numpy releases the GIL here, so this runs beside the UTF-8 check of the same block.
-    """
-    mask = scratch[: data.size]
-    controls = int(np.count_nonzero(np.less(data, 32, out=mask)))
-    lines = int(np.count_nonzero(np.equal(data, 10, out=mask)))
-    tabs = int(np.count_nonzero(np.equal(data, 9, out=mask))) if controls != lines else 0
-    return controls, lines, tabs
 
 
 def _count_below(data: np.ndarray, limit: int, scratch: np.ndarray) -> int:
@@ -161,20 +148,31 @@ def _valid_utf8(buf: bytearray, data: np.ndarray) -> bool:
 
 
 def _count_clean_lines(
-    buf: bytearray, end: int, scratch: np.ndarray, pool: ThreadPoolExecutor | None = None
+    buf: bytearray,
+    end: int,
+    scratch: tuple[np.ndarray, np.ndarray],
+    pool: ThreadPoolExecutor | None = None,
+    *,
+    utf8: bool = True,
 ) -> int | None:
     """Lines in ``buf[:end]`` (whole lines), or None when one of them needs a look (see copy_clean).
 
-    ``scratch``: a bool array at least as long as the data, reused between blocks; ``pool``: a thread
-    for the control-byte counts while this thread checks UTF-8.
+    ``scratch``: two bool arrays at least as long as the data, reused between blocks; ``pool``: a
+    thread that counts the control bytes while this one counts line ends and checks the rest (numpy
+    lets go of the GIL). ``utf8``: check UTF-8 too (the in-place scan leaves it to DuckDB).
     """
     data = np.frombuffer(buf, dtype=np.uint8, count=end)
-    counts = pool.submit(_control_counts, data, scratch) if pool is not None else None
-    ok = buf.find(b"\x7f", 0, end) < 0 and _valid_utf8(buf, data)
-    controls, lines, tabs = counts.result() if counts is not None else _control_counts(data, scratch)
-    if not ok or controls != lines + tabs or _has_long_line(buf, end):
-        return None
-    return lines
+    below = pool.submit(_count_below, data, 32, scratch[0]) if pool is not None else None
+    lines = int(np.count_nonzero(np.equal(data, 10, out=scratch[1][:end])))
+    ok = (
+        buf.find(b"\x7f", 0, end) < 0
+        and not _has_long_line(buf, end)
+        and (not utf8 or _valid_utf8(buf, data))
+    )
+    others = (below.result() if below is not None else _count_below(data, 32, scratch[0])) - lines
+    if others and others != int(np.count_nonzero(np.equal(data, 9, out=scratch[1][:end]))):
+        ok = False  # a control byte other than TAB
+    return lines if ok else None
 
 
 def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
@@ -195,7 +193,9 @@ def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
     return got
 
 
-def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tuple[memoryview, int | None]]:
+def iter_blocks(
+    src: BinaryIO, limit: int | None, *, final: bool, utf8: bool = True
+) -> Iterator[tuple[memoryview, int | None]]:
     """Yield ``(block, lines)`` for consecutive blocks of whole lines of ``src`` (at most ``limit`` bytes).
 
     ``lines`` is the block's line count, or None when some line of it needs a look (control byte,
@@ -203,20 +203,20 @@ def iter_blocks(src: BinaryIO, limit: int | None, *, final: bool) -> Iterator[tu
     for. A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regwatch-scan") as pool:
-        yield from _blocks(src, limit, final=final, pool=pool)
+        yield from _blocks(src, limit, final=final, pool=pool, utf8=utf8)
 
 
 def _blocks(
-    src: BinaryIO, limit: int | None, *, final: bool, pool: ThreadPoolExecutor
+    src: BinaryIO, limit: int | None, *, final: bool, pool: ThreadPoolExecutor, utf8: bool
 ) -> Iterator[tuple[memoryview, int | None]]:
     buf = bytearray(BLOCK if limit is None else max(1, min(BLOCK, limit)))
-    scratch = np.empty(len(buf), dtype=np.bool_)
+    scratch = (np.empty(len(buf), dtype=np.bool_), np.empty(len(buf), dtype=np.bool_))
     have = 0  # bytes of an unfinished line at the start of buf
     remaining = limit
     while True:
         if have == len(buf):  # one line longer than the buffer: make room
             buf = buf + bytearray(len(buf))
-            scratch = np.empty(len(buf), dtype=np.bool_)
+            scratch = (np.empty(len(buf), dtype=np.bool_), np.empty(len(buf), dtype=np.bool_))
         want = len(buf) - have if remaining is None else min(len(buf) - have, remaining)
         n = _fill(src, buf, have, want) if want > 0 else 0
         if remaining is not None:
@@ -226,11 +226,12 @@ def _blocks(
             if have and final:
                 tail = bytearray(memoryview(buf)[:have]) + b"\n"
                 with memoryview(tail) as view:
-                    yield view, _count_clean_lines(tail, len(tail), np.empty(len(tail), np.bool_))
+                    pair = (np.empty(len(tail), np.bool_), np.empty(len(tail), np.bool_))
+                    yield view, _count_clean_lines(tail, len(tail), pair, utf8=utf8)
             return
         end = buf.rfind(b"\n", 0, total) + 1
         if end:
-            lines = _count_clean_lines(buf, end, scratch, pool)
+            lines = _count_clean_lines(buf, end, scratch, pool, utf8=utf8)
             with memoryview(buf) as view:
                 yield view[:end], lines
             buf[: total - end] = buf[end:total]
@@ -267,45 +268,19 @@ def copy_clean(src: BinaryIO, dest: BinaryIO, limit: int | None, *, first_line: 
     return chunk
 
 
-def scan_mapped(
-    fh: BinaryIO, size: int, progress: Callable[[int], None] | None = None
-) -> tuple[int, int, bool]:
-    """Scan the first ``size`` bytes of a plain file in place: (bytes of complete lines, lines, clean?).
+def scan_plain(src: BinaryIO, limit: int | None) -> tuple[int, int, bool]:
+    """Scan a plain file range, to be read in place: (bytes of complete lines, lines, clean?).
 
-    The file is mapped, not read: nothing is copied. Clean here means no control byte but TAB, no DEL
-    and no line over MAX_LINE. UTF-8 is not checked: DuckDB's CSV reader checks it as it scans the
-    file (it refuses exactly what Python's strict decoder refuses, tests/ingest/test_reader_utf8.py),
-    and the caller then takes the copy_clean path, which finds the lines to reject.
-    ``progress`` is told the bytes scanned so far after each block.
+    Clean here means no control byte but TAB, no DEL and no line over MAX_LINE. UTF-8 is not checked:
+    DuckDB's CSV reader checks it as it scans the file (it refuses exactly what Python's strict decoder
+    refuses: tests/ingest/test_reader_utf8.py), and the caller then takes the copy_clean path, which
+    finds the lines to reject. (Reading, not mapping: a file truncated under a mapping kills the
+    process with SIGBUS, and logrotate's copytruncate does just that.)
     """
-    if size <= 0:
-        return 0, 0, True
-    with (
-        mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ) as mm,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="regwatch-scan") as pool,
-    ):
-        end = mm.rfind(b"\n", 0, size) + 1
-        scratch = np.empty(min(BLOCK, end), dtype=np.bool_)
-        mask = np.empty(min(BLOCK, end), dtype=np.bool_)
-        lines = start = 0
-        while start < end:
-            stop = mm.rfind(b"\n", start, min(start + BLOCK, end)) + 1
-            if stop <= start:  # one line longer than a block: far over MAX_LINE
-                return start, lines, False
-            data = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=start)
-            try:  # control bytes on the helper thread, line ends here (numpy lets go of the GIL)
-                controls = pool.submit(_count_below, data, 32, scratch)
-                block_lines = int(np.count_nonzero(np.equal(data, 10, out=mask[: data.size])))
-                bad = mm.find(b"\x7f", start, stop) >= 0 or _has_long_line(mm, stop, start)
-                others = controls.result() - block_lines
-                if others and others != int(np.count_nonzero(np.equal(data, 9, out=mask[: data.size]))):
-                    bad = True  # a control byte other than TAB
-            finally:
-                del data  # the map closes only once no array looks at it
-            if bad:
-                return start, lines, False
-            lines += block_lines
-            start = stop
-            if progress is not None:
-                progress(start)
-    return end, lines, True
+    nbytes = total = 0
+    for block, lines in iter_blocks(src, limit, final=False, utf8=False):
+        if lines is None:
+            return nbytes, total, False
+        nbytes += len(block)
+        total += lines
+    return nbytes, total, True
