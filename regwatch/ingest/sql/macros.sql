@@ -69,11 +69,13 @@ CREATE OR REPLACE TEMP MACRO rw_strip_port(a) AS CASE
     ELSE a
 END;
 
--- An RFC 3339 time with any offset -> naive UTC TIMESTAMP (microseconds; NULL when unparsable).
-CREATE OR REPLACE TEMP MACRO rw_utc(s) AS timezone('UTC', TRY_CAST(s AS TIMESTAMPTZ));
+-- An RFC 3339 time with any offset -> naive UTC TIMESTAMP (microseconds; NULL when unparsable). The
+-- instant's microseconds since the epoch make the UTC wall time directly: half the cost of
+-- timezone('UTC', ...), which goes through ICU.
+CREATE OR REPLACE TEMP MACRO rw_utc(s) AS make_timestamp(epoch_us(TRY_CAST(s AS TIMESTAMPTZ)));
 
 -- An Apache/nginx $time_local (27/Nov/2026:20:52:20 +0100) -> naive UTC TIMESTAMP.
-CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS timezone('UTC', try_strptime(s, '%d/%b/%Y:%H:%M:%S %z'));
+CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS make_timestamp(epoch_us(try_strptime(s, '%d/%b/%Y:%H:%M:%S %z')));
 
 -- The value of key k in a logrus text (logfmt) line, unquoted.
 CREATE OR REPLACE TEMP MACRO rw_logfmt(line, k) AS CASE

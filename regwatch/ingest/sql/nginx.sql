@@ -10,7 +10,7 @@ WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#';
 CREATE OR REPLACE TEMP TABLE rw_q AS
 SELECT line, raw, f,
     coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
-             timezone('UTC', to_timestamp(TRY_CAST(f.msec AS DOUBLE)))) AS ts,
+             make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
     regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
 FROM rw_p;
 -- @@
