@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _digest(rng: random.Random) -> str:
     return f"sha256:{rng.getrandbits(256):064x}"
 
 
-def _json_line(fields: dict[str, object]) -> str:
+def _json_line(fields: Mapping[str, object]) -> str:
     """A logrus JSON record (keys sorted, as logrus writes them; values here never need escaping)."""
     return (
         "{"
