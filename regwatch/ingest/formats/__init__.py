@@ -1,9 +1,10 @@
 """Log formats: each turns the lines in the temp view ``rw_raw(line, raw)`` into normalised rows in SQL.
 
 A format module exposes ``TARGET`` ("requests" or "audit_events") and
-``run(conn, *, registry, region, source, carry, options) -> str | None`` which leaves its rows in the
-temp table ``rw_rows`` (columns of the target table, in order) and its rejects in ``rw_rejects(line,
-reason, raw)``, and returns the carry state for the next batch (or None).
+``run(conn, *, registry, region, source, carry, options) -> str | None`` which leaves its rows in
+``rw_rows`` (a temp table or view: the columns of the target table, in order) and its rejects in the
+temp table ``rw_rejects(line, reason, raw)``, and returns the carry state for the next batch (or
+None). It may set ``SETTINGS``, DuckDB settings for the whole batch (put back after it).
 """
 
 from __future__ import annotations

@@ -47,14 +47,18 @@ def run(
     rows = json.loads(carry) if carry else []
     conn.execute(_CARRY, [rows])
     params = {"registry": registry, "region": region, "source": source}
+
+    def execute(stmt: str) -> None:
+        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+
     parse, dedupe, ranks, pairs, *rest = sql_statements("distribution")
     for stmt in (parse, dedupe, ranks.replace(_KEY, ""), pairs):
-        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+        execute(stmt)
     if _collided(conn):  # two keys of this batch share a hash: pair on the keys themselves
-        for stmt in (ranks.replace(_KEY, _EXACT_KEY), pairs):
-            conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+        execute(ranks.replace(_KEY, _EXACT_KEY))
+        execute(pairs)
     for stmt in rest:
-        conn.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+        execute(stmt)
     for name in ("rw_parsed", "rw_dropped", "rw_p"):  # free them before the insert
         conn.execute(f"DROP TABLE {name}")
     out = conn.execute(
@@ -65,5 +69,6 @@ def run(
 
 
 def _collided(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a ranked pair of the batch joined two different keys (their hashes were equal)."""
     row = conn.execute("SELECT count(*) FROM rw_all WHERE collided").fetchone()
     return bool(row and row[0])
