@@ -97,15 +97,15 @@ def _line_reason(line: bytes) -> str | None:
     return None
 
 
-def _has_long_line(buf: bytearray, end: int, start: int = 0) -> bool:
-    """Whether ``buf[start:end]`` (whole lines) holds a line over MAX_LINE bytes.
+def _has_long_line(buf: bytearray, end: int) -> bool:
+    """Whether ``buf[:end]`` (whole lines) holds a line over MAX_LINE bytes.
 
     Such a line covers a multiple of MAX_LINE / 2, so looking at the line around each of those
     points is enough: a few thousand C-level searches for a block, each stopping at a line end.
     """
-    for x in range(start, end, MAX_LINE // 2):
+    for x in range(0, end, MAX_LINE // 2):
         nxt = buf.find(b"\n", x, end)
-        if (nxt if nxt >= 0 else end) - max(buf.rfind(b"\n", start, x), start - 1) - 1 > MAX_LINE:
+        if (nxt if nxt >= 0 else end) - buf.rfind(b"\n", 0, x) - 1 > MAX_LINE:
             return True
     return False
 
@@ -272,8 +272,8 @@ def scan_plain(src: BinaryIO, limit: int | None) -> tuple[int, int, bool]:
     """Scan a plain file range, to be read in place: (bytes of complete lines, lines, clean?).
 
     Clean here means no control byte but TAB, no DEL and no line over MAX_LINE. UTF-8 is not checked:
-    DuckDB's CSV reader checks it as it scans the file (it refuses exactly what Python's strict decoder
-    refuses: tests/ingest/test_reader_utf8.py), and the caller then takes the copy_clean path, which
+    DuckDB's CSV reader checks it as it scans the file (it refuses what Python's strict decoder refuses:
+    tests/ingest/test_reader_utf8.py), and the caller then takes the copy_clean path, which
     finds the lines to reject. (Reading, not mapping: a file truncated under a mapping kills the
     process with SIGBUS, and logrotate's copytruncate does just that.)
     """

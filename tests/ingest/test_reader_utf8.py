@@ -1,10 +1,13 @@
-"""The pre-scan's UTF-8 check decodes only the lines around non-ASCII bytes: it must agree with a
-strict decode of the whole text, wherever the bad or good multi-byte characters fall."""
+"""UTF-8 checks of the byte scan. The copy path decodes only the lines around non-ASCII bytes: it
+must agree with a strict decode of the whole text, wherever the bad or good characters fall. The
+in-place path leaves UTF-8 to DuckDB's CSV reader, which must refuse the same byte sequences."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -52,3 +55,21 @@ def test_characters_across_piece_boundaries() -> None:
     assert _check(b"")
     assert _check("µ".encode() * 10_000 + b"\n")  # mostly non-ASCII: decoded whole
     assert not _check("µ".encode() * 10_000 + b"\xff\n")
+
+
+@pytest.mark.parametrize("piece", [*PIECES, b"\xe0\x80\xaf", b"\xf0\x80\x80\xaf", b"\xf8\x88\x80\x80\x80"])
+def test_duckdb_refuses_what_python_refuses(tmp_path: Path, piece: bytes) -> None:
+    """A clean plain file is scanned in place without the Python UTF-8 check: DuckDB's CSV reader,
+    reading it as reader.create_raw_view does, must refuse every byte sequence a strict decode refuses
+    (overlong forms, surrogates, code points past U+10FFFF, cut and stray bytes) and accept the rest."""
+    log = tmp_path / "u.log"
+    log.write_bytes(b"ok line\nx" + piece + b"y\nlast\n")
+    conn = duckdb.connect()
+    reader.create_raw_view(conn, str(log), first_line=1, lines=3)
+    try:
+        conn.execute("SELECT count(*) FROM rw_raw").fetchall()
+        refused = False
+    except duckdb.InvalidInputException as exc:
+        assert "invalid unicode" in str(exc).lower()
+        refused = True
+    assert refused == (not _strict(piece))
