@@ -28,27 +28,18 @@
 --    rejected lines.
 CREATE OR REPLACE TEMP TABLE rw_parsed AS
 WITH k AS (
-    -- a substring test picks the candidates (a space starts both needles: rare in JSON, so the search
-    -- skips fast); one regex finds the message of a candidate; the rare refused-authorization match is
-    -- checked for a completion message further on
+    -- a structured line (logrus JSON or text) is a completion, a refused authorization or another record
+    -- (rw_record_kind, given how its message key is written)
     SELECT line, raw,
         CASE
             WHEN raw IS NULL OR raw = '' THEN 'empty'
             WHEN raw = '#regwatch-rejected#' THEN 'pre_rejected'
             WHEN starts_with(raw, '{') THEN
-                CASE WHEN NOT contains(raw, ' completed') AND NOT contains(raw, ' authorizing') THEN 'json_other'
-                     ELSE CASE regexp_extract(raw, '"msg":"(?:response completed|error authorizing context)', 0)[8]
-                          WHEN 'r' THEN 'json_done'
-                          WHEN 'e' THEN CASE WHEN contains(raw, '"msg":"response completed') THEN 'json_done'
-                                             ELSE 'json_authfail' END
-                          ELSE 'json_other' END END
+                CASE rw_record_kind(raw, '"msg":"') WHEN 'done' THEN 'json_done' WHEN 'authfail' THEN 'json_authfail'
+                     ELSE 'json_other' END
             WHEN starts_with(raw, 'time="') THEN
-                CASE WHEN NOT contains(raw, ' completed') AND NOT contains(raw, ' authorizing') THEN 'text_other'
-                     ELSE CASE regexp_extract(raw, ' msg="(?:response completed|error authorizing context)', 0)[7]
-                          WHEN 'r' THEN 'text_done'
-                          WHEN 'e' THEN CASE WHEN contains(raw, ' msg="response completed') THEN 'text_done'
-                                             ELSE 'text_authfail' END
-                          ELSE 'text_other' END END
+                CASE rw_record_kind(raw, ' msg="') WHEN 'done' THEN 'text_done' WHEN 'authfail' THEN 'text_authfail'
+                     ELSE 'text_other' END
             ELSE 'access'
         END AS kind
     FROM rw_raw

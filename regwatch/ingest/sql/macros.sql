@@ -35,6 +35,18 @@ CREATE OR REPLACE TEMP MACRO rw_digest(route, p, uri) AS CASE
         THEN nullif(replace(replace(regexp_extract(uri, '[?&]digest=([^&]+)', 1), '%3A', ':'), '%3a', ':'), '')
 END;
 
+-- The kind of a logrus record (JSON or text; msg: how its message key is written, '"msg":"' or
+-- ' msg="'): 'done' (a "response completed" record), 'authfail' (an "error authorizing context" warning
+-- without one) or 'other'. A substring test picks the candidates first (a space starts both needles:
+-- rare in these lines, so the search skips fast); one regex then finds the first message of a candidate.
+CREATE OR REPLACE TEMP MACRO rw_record_kind(raw, msg) AS CASE
+    WHEN NOT contains(raw, ' completed') AND NOT contains(raw, ' authorizing') THEN 'other'
+    ELSE CASE regexp_extract(raw, msg || '(?:response completed|error authorizing context)', 0)[length(msg) + 1]
+         WHEN 'r' THEN 'done'
+         WHEN 'e' THEN CASE WHEN contains(raw, msg || 'response completed') THEN 'done' ELSE 'authfail' END
+         ELSE 'other' END
+END;
+
 -- A Go time.Duration string (1m2.5s, 4.538778ms, 850ns, 12µs, 0s) in seconds: the double nearest the
 -- written value, rounded to the nanosecond (a Go duration is a count of nanoseconds). Fast path: one
 -- unit, the common case (the decimal cast fails when another unit precedes it, and a DECIMAL(18, 9)
