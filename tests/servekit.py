@@ -84,6 +84,7 @@ class RunningServe:
     log_path: Path  # its stderr (and stdout)
     verify: str | bool = True  # for requests, with TLS
     auth: tuple[str, str] | None = None  # basic auth for requests
+    cert: tuple[str, str] | None = None  # client certificate and key for requests (mutual TLS)
 
     @property
     def target(self) -> str:
@@ -94,12 +95,14 @@ class RunningServe:
         """GET a path of the exporter (with its TLS and auth settings unless overridden)."""
         kw.setdefault("verify", self.verify)
         kw.setdefault("auth", self.auth)
+        kw.setdefault("cert", self.cert)
         kw.setdefault("timeout", 10)
         return requests.get(self.url + path, **kw)
 
     def post(self, path: str, **kw: Any) -> requests.Response:
         """POST to a path of the exporter."""
         kw.setdefault("verify", self.verify)
+        kw.setdefault("cert", self.cert)
         kw.setdefault("timeout", 10)
         return requests.post(self.url + path, **kw)
 
@@ -159,6 +162,7 @@ def start_serve(
     web_config: dict[str, Any] | Path | None = None,
     ca_file: Path | None = None,
     auth: tuple[str, str] | None = None,
+    cert: tuple[Path, Path] | None = None,
     env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
     wait: str | None = "ready",
@@ -168,7 +172,8 @@ def start_serve(
     (``wait="alive"``) answers 200; ``wait=None`` returns at once.
 
     ``config``: a config dict (written to ``workdir/regwatch.yaml``) or a path. ``web_config``: a
-    web config dict or path (TLS: pass ``ca_file`` so the helper can verify the server).
+    web config dict or path (TLS: pass ``ca_file`` so the helper can verify the server, and ``cert``,
+    a client certificate and key, for mutual TLS). ``listen`` may name an IPv6 host (``[::1]:PORT``).
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +181,8 @@ def start_serve(
     db_path = db_path or workdir / "regwatch.duckdb"
     port = free_port()
     listen = listen or f"{LOOPBACK}:{port}"
-    port = int(listen.rpartition(":")[2])
+    host, _, port_text = listen.rpartition(":")
+    port = int(port_text)
     argv = [*regwatch_argv(), "--config", str(config_path), "--db", str(db_path), "serve", "--listen", listen]
     scheme = "http"
     if web_config is not None:
@@ -193,8 +199,9 @@ def start_serve(
             cwd=str(workdir), env=full_env,
         )  # fmt: skip
     serve = RunningServe(
-        proc=proc, url=f"{scheme}://{LOOPBACK}:{port}", port=port, db_path=db_path,
+        proc=proc, url=f"{scheme}://{host}:{port}", port=port, db_path=db_path,
         config_path=config_path, log_path=log_path, verify=str(ca_file) if ca_file else True, auth=auth,
+        cert=(str(cert[0]), str(cert[1])) if cert else None,
     )  # fmt: skip
     with _LIVE_LOCK:
         _LIVE.add(serve)
