@@ -395,7 +395,7 @@ def _insert_pre_rejects(conn: duckdb.DuckDBPyConnection, rejects: list[reader.Re
 
 
 _TEMP_TABLES = (
-    "rw_n", "rw_ev", "rw_consumed", "rw_q", "rw_p", "rw_parsed", "rw_dropped", "rw_all", "rw_rows", "rw_rejects",
+    "rw_n", "rw_ev", "rw_consumed", "rw_q", "rw_p", "rw_parsed", "rw_all", "rw_rows", "rw_rejects",
     "rw_carry", "rw_carry_out",
 )  # fmt: skip
 _TEMP_VIEWS = ("rw_rows",)  # a format may leave its rows as a view over its own tables

@@ -91,3 +91,34 @@ def test_many_requests_of_one_key_pair_in_file_order(store: Store, tmp_path: Pat
     assert store.fetchall("SELECT request_id, status, bytes_sent, line FROM requests ORDER BY line") == [
         ("r1", 200, 11, 1), ("r2", 304, 12, 2), ("r3", 200, 5, 5), (None, 200, 13, 6)
     ]  # fmt: skip
+
+
+def test_one_completion_per_request_id(store: Store, tmp_path: Path) -> None:
+    """A request id logged twice keeps one completion: "response completed" over the authorization
+    warning, the later line of two equals; the others are neither rows nor pairing partners."""
+
+    def record(rid: str, msg: str, sec: int, extra: str = "") -> str:
+        return (
+            f'{{"http.request.id":"{rid}","http.request.method":"GET","http.request.remoteaddr":"10.1.1.1:5000",'
+            f'"http.request.uri":"/v2/a/manifests/v1","http.request.useragent":"ua",{extra}'
+            f'"level":"info","msg":"{msg}","time":"2026-11-27T21:52:{sec:02d}.001Z"}}\n'
+        )
+
+    done = '"http.response.duration":"1ms","http.response.status":200,"http.response.written":{n},'
+    access = (
+        '10.1.1.1 - - [27/Nov/2026:21:52:{s:02d} +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 7 "" "ua"\n'
+    )
+    log = tmp_path / "d.log"
+    log.write_text(
+        record("r1", "error authorizing context: authorization token required", 1)
+        + record("r1", "response completed", 1, done.format(n=5))  # r1: the completion wins
+        + access.format(s=1)
+        + record("r2", "response completed", 3, done.format(n=6))
+        + record("r2", "response completed", 3, done.format(n=8))  # r2: the later one wins
+        + access.format(s=3)
+    )
+    (rep,) = ingest(store, [IngestSpec(path=str(log), format="distribution")])
+    assert (rep.accepted, rep.ignored, rep.rejected) == (2, 4, 0)
+    assert store.fetchall("SELECT request_id, line, bytes_sent, duration_s FROM requests ORDER BY line") == [
+        ("r1", 2, 7, 0.001), ("r2", 5, 7, 0.001)
+    ]  # fmt: skip

@@ -59,7 +59,7 @@ def run(
         execute(pairs)
     for stmt in rest:
         execute(stmt)
-    for name in ("rw_parsed", "rw_dropped", "rw_p"):  # free them before the insert
+    for name in ("rw_parsed", "rw_p"):  # free them before the insert
         conn.execute(f"DROP TABLE {name}")
     out = conn.execute(
         "SELECT line, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f'), id, method, uri, ip, status, duration_s "

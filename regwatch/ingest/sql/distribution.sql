@@ -105,12 +105,16 @@ WITH k AS (
         shape IS NOT NULL AS parsed_access
     FROM c
 )
-SELECT line, kind, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user",
-    CASE WHEN kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access')
-         THEN hash(method, uri, ip) END AS h,
+SELECT line, kind, side, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user",
+    CASE WHEN side IS NOT NULL THEN hash(method, uri, ip) END AS h,
     reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
 FROM (
     SELECT *,
+        -- what a line can be paired as: a completion with its time, method and URI, or an access line with
+        -- its time and client (statement 2 takes back the completions a request id has twice)
+        CASE WHEN kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
+                  AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL THEN 'done'
+             WHEN kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL THEN 'access' END AS side,
         CASE kind
         WHEN 'json_other' THEN CASE WHEN NOT ends_with(raw, '}') THEN 'truncated' END  -- no request: truncation only
         WHEN 'access' THEN
@@ -137,18 +141,15 @@ FROM (
 WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail', 'access') OR reject IS NOT NULL;
 -- @@
 -- 2. one completion per request id: the "response completed" line, else the refused-authorization
---    warning (the later line of equals). Only ids seen twice are looked at (a hash aggregate finds them;
---    the window then compares the ids themselves).
-CREATE OR REPLACE TEMP TABLE rw_dropped AS
-WITH dn AS (
-    SELECT line, kind LIKE '%done' AS pri, id FROM rw_parsed
-    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
-      AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL AND id IS NOT NULL
-)
-SELECT line FROM (
-    SELECT line, row_number() OVER (PARTITION BY hash(id), id ORDER BY pri DESC, line DESC) AS k
-    FROM dn WHERE hash(id) IN (SELECT hash(id) FROM dn GROUP BY ALL HAVING count(*) > 1))
-WHERE k > 1;
+--    warning (the later line of equals); the others are no completions any more. Only ids seen twice are
+--    looked at (a hash aggregate finds them; the window then compares the ids themselves).
+UPDATE rw_parsed SET side = NULL
+WHERE line IN (
+    WITH dn AS (SELECT line, kind LIKE '%done' AS pri, id FROM rw_parsed WHERE side = 'done' AND id IS NOT NULL)
+    SELECT line FROM (
+        SELECT line, row_number() OVER (PARTITION BY hash(id), id ORDER BY pri DESC, line DESC) AS k
+        FROM dn WHERE hash(id) IN (SELECT hash(id) FROM dn GROUP BY ALL HAVING count(*) > 1))
+    WHERE k > 1);
 -- @@
 -- 3. pair ranks: the k-th completion with the k-th access line of the same key, in file order. Carried
 --    completions (rw_carry, from the previous batch) count too: they only retire their access line.
@@ -158,14 +159,11 @@ WHERE k > 1;
 CREATE OR REPLACE TEMP TABLE rw_p AS
 SELECT j.line AS j_line, a.line AS a_line
 FROM (SELECT line, h /*key*/, row_number() OVER (PARTITION BY h /*key*/ ORDER BY line) AS rn
-      FROM (SELECT line, h, method, uri, ip FROM rw_parsed
-            WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
-              AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
-              AND line NOT IN (SELECT line FROM rw_dropped)
+      FROM (SELECT line, h, method, uri, ip FROM rw_parsed WHERE side = 'done'
             UNION ALL
             SELECT line, hash(method, uri, ip), method, uri, ip FROM rw_carry)) j
 JOIN (SELECT line, h /*key*/, row_number() OVER (PARTITION BY h /*key*/ ORDER BY line) AS rn
-      FROM rw_parsed WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL) a
+      FROM rw_parsed WHERE side = 'access') a
   USING (h /*key*/, rn);
 -- @@
 -- 4. one row per completion, with its access line when they pair: same key, the completion first,
@@ -176,10 +174,7 @@ CREATE OR REPLACE TEMP TABLE rw_all AS
 WITH d AS (
     SELECT line, false AS carried, id, ts - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS ts,
         method, uri, ip, ua, status, nbytes AS written, duration_s, "user"
-    FROM rw_parsed
-    WHERE kind IN ('json_done', 'json_authfail', 'text_done', 'text_authfail')
-      AND ts IS NOT NULL AND method IS NOT NULL AND uri IS NOT NULL
-      AND line NOT IN (SELECT line FROM rw_dropped)
+    FROM rw_parsed WHERE side = 'done'
     UNION ALL
     SELECT line, true, id, ts - to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)), method, uri, ip,
         NULL, status, NULL, duration_s, NULL
@@ -217,8 +212,7 @@ SELECT ts, $registry, $region, $source, line, ip, "user", method, route, rw_repo
 FROM (SELECT *, rw_route_of(path, p) AS route
       FROM (SELECT *, rw_v2_parts(path) AS p
             FROM (SELECT *, split_part(uri, '?', 1) AS path FROM rw_parsed
-                  WHERE kind = 'access' AND ts IS NOT NULL AND ip IS NOT NULL
-                    AND line NOT IN (SELECT a_line FROM rw_all WHERE a_line IS NOT NULL))));
+                  WHERE side = 'access' AND line NOT IN (SELECT a_line FROM rw_all WHERE a_line IS NOT NULL))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
 SELECT line, reject AS reason, reject_raw AS raw FROM rw_parsed WHERE reject IS NOT NULL;
