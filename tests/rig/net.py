@@ -12,8 +12,8 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """Return a TCP port that is free on ``host`` right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """Return a TCP port that is free on ``host`` (an IPv4 or IPv6 literal) right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 

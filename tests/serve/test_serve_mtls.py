@@ -4,19 +4,13 @@ certificate, or one from another CA, gets no HTTP answer at all."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 import requests
+from rig.net import free_port
 from rig.tlsca import CertAuthority
 from servekit import start_serve
-
-
-def _free_port_v6() -> int:
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_mutual_tls_on_ipv6_loopback(tmp_path: Path) -> None:
@@ -28,7 +22,7 @@ def test_mutual_tls_on_ipv6_loopback(tmp_path: Path) -> None:
     )
     web = {"tls_server_config": {"cert_file": str(cert), "key_file": str(key), "client_ca_file": str(ca.ca_file),
                                  "client_auth_type": "RequireAndVerifyClientCert"}}  # fmt: skip
-    port = _free_port_v6()
+    port = free_port("::1")
     with start_serve(tmp_path / "serve", {}, listen=f"[::1]:{port}", web_config=web, ca_file=ca.ca_file,
                      cert=client) as serve:  # fmt: skip
         assert serve.url == f"https://[::1]:{port}"
