@@ -47,6 +47,18 @@ CREATE OR REPLACE TEMP MACRO rw_record_kind(raw, msg) AS CASE
          ELSE 'other' END
 END;
 
+-- Any Go duration: the units summed as exact nanoseconds first.
+CREATE OR REPLACE TEMP MACRO rw_go_duration_any(d) AS CASE
+    WHEN regexp_full_match(d, '-?(?:[0-9]+(?:\.[0-9]*)?(?:ns|us|µs|μs|ms|s|m|h))+')
+    THEN (CASE WHEN starts_with(d, '-') THEN -1 ELSE 1 END) * CAST(list_sum(list_transform(
+        regexp_extract_all(d, '([0-9]+(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)', 0),
+        lambda x: CAST(CAST(regexp_extract(x, '^[0-9.]+') AS DECIMAL(38, 9)) * CASE regexp_extract(x, '[a-zµμ]+$')
+            WHEN 'ns' THEN 1 WHEN 'us' THEN 1000 WHEN 'µs' THEN 1000 WHEN 'μs' THEN 1000
+            WHEN 'ms' THEN 1000000 WHEN 's' THEN 1000000000 WHEN 'm' THEN 60000000000
+            ELSE 3600000000000 END AS HUGEINT)
+    )) AS DOUBLE) / 1e9
+END;
+
 -- A Go time.Duration string (1m2.5s, 4.538778ms, 850ns, 12µs, 0s) in seconds: the double nearest the
 -- written value, rounded to the nanosecond (a Go duration is a count of nanoseconds). Fast path: one
 -- unit, the common case (the decimal cast fails when another unit precedes it, and a DECIMAL(18, 9)
@@ -62,17 +74,7 @@ CREATE OR REPLACE TEMP MACRO rw_go_duration(d) AS CASE
                    END AS DOUBLE) * 1e6) / 1e9,
         try(rw_go_duration_any(d)))
 END;
--- Any Go duration: the units summed as exact nanoseconds first.
-CREATE OR REPLACE TEMP MACRO rw_go_duration_any(d) AS CASE
-    WHEN regexp_full_match(d, '-?(?:[0-9]+(?:\.[0-9]*)?(?:ns|us|µs|μs|ms|s|m|h))+')
-    THEN (CASE WHEN starts_with(d, '-') THEN -1 ELSE 1 END) * CAST(list_sum(list_transform(
-        regexp_extract_all(d, '([0-9]+(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)', 0),
-        lambda x: CAST(CAST(regexp_extract(x, '^[0-9.]+') AS DECIMAL(38, 9)) * CASE regexp_extract(x, '[a-zµμ]+$')
-            WHEN 'ns' THEN 1 WHEN 'us' THEN 1000 WHEN 'µs' THEN 1000 WHEN 'μs' THEN 1000
-            WHEN 'ms' THEN 1000000 WHEN 's' THEN 1000000000 WHEN 'm' THEN 60000000000
-            ELSE 3600000000000 END AS HUGEINT)
-    )) AS DOUBLE) / 1e9
-END;
+
 -- Address without its port: 10.0.0.1:5000 -> 10.0.0.1, [::1]:5000 -> ::1, ::1 -> ::1.
 CREATE OR REPLACE TEMP MACRO rw_strip_port(a) AS CASE
     WHEN a IS NULL OR a = '' OR a = '-' THEN NULL
