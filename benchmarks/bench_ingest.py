@@ -9,10 +9,14 @@ authentication (a warning and a 401 access line); kubelet health checks of ``/``
 only). Each measurement runs in its own process, so its peak RSS is its own:
 
 - bare scan: DuckDB alone reading the file with ``read_json`` (newline-delimited, errors ignored);
+- straightforward pipeline: the one issue 4 measures against: ``read_json`` for the completion
+  records, one ``regexp_extract`` for the access lines, each written to a table of a fresh DuckDB
+  file; no line numbers, byte checks, pairing, dedupe, routes or rejects;
 - ingest: ``regwatch.ingest.ingest`` into a fresh store file: pre-scan, parse, merge, dedupe,
   insert, state, commit.
 
-Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratio ingest / bare scan;
+Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratios of the ingest to the bare
+scan and to the straightforward pipeline;
 with ``--stages``, also where the ingest's time went: the byte scan and each SQL statement over
 0.05 s. Never fails on time. The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
 """
@@ -175,6 +179,53 @@ def _bare_scan(log: Path, threads: int) -> dict[str, float]:
     return {"secs": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rss_mb": _rss_mb()}
 
 
+# The straightforward pipeline (see the module docstring): its JSON columns and its access-line regex.
+_STRAIGHT_COLUMNS = {
+    "time": "VARCHAR", "msg": "VARCHAR", "http.request.id": "VARCHAR", "http.request.method": "VARCHAR",
+    "http.request.uri": "VARCHAR", "http.request.remoteaddr": "VARCHAR", "http.request.useragent": "VARCHAR",
+    "http.response.status": "BIGINT", "http.response.written": "BIGINT", "http.response.duration": "VARCHAR",
+}  # fmt: skip
+_STRAIGHT_ACCESS = r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$'
+
+
+def _straightforward(log: Path, threads: int) -> dict[str, float]:
+    import duckdb
+
+    db = log.with_suffix(".straight.duckdb")
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in _STRAIGHT_COLUMNS.items()) + "}"
+    try:
+        conn = duckdb.connect(str(db))
+        conn.execute(f"SET threads = {int(threads)}")
+        conn.execute("SET preserve_insertion_order = false")
+        t0, c0 = time.perf_counter(), time.process_time()
+        conn.execute("BEGIN")
+        conn.execute(
+            'CREATE TABLE done AS SELECT CAST("time" AS TIMESTAMPTZ) AS ts, "http.request.id" AS id, '
+            '"http.request.method" AS method, "http.request.uri" AS uri, "http.request.remoteaddr" AS addr, '
+            '"http.request.useragent" AS ua, "http.response.status" AS status, "http.response.written" AS written, '
+            '"http.response.duration" AS duration '
+            f"FROM read_json(?, format = 'newline_delimited', ignore_errors = true, columns = {spec}) "
+            "WHERE starts_with(msg, 'response completed')",
+            [str(log)],
+        )
+        conn.execute(
+            "CREATE TABLE access AS SELECT x.ip, x.user, strptime(x.ts, '%d/%b/%Y:%H:%M:%S %z') AS ts, x.method, "
+            "x.uri, CAST(x.status AS SMALLINT) AS status, TRY_CAST(x.bytes AS BIGINT) AS bytes, x.ua "
+            "FROM (SELECT regexp_extract(raw, ?, ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua']) AS x "
+            "      FROM read_csv(?, columns = {'raw': 'VARCHAR'}, delim = '\\x01', quote = '', escape = '', "
+            "                    header = false, auto_detect = false, new_line = '\\n', strict_mode = false) "
+            "      WHERE NOT starts_with(raw, '{'))",
+            [_STRAIGHT_ACCESS, str(log)],
+        )
+        conn.execute("COMMIT")
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        conn.close()
+    finally:
+        for p in (db, Path(str(db) + ".wal")):
+            p.unlink(missing_ok=True)
+    return {"secs": secs, "cpu": cpu, "rss_mb": _rss_mb()}
+
+
 class _Timed:
     """A DuckDB connection that times its statements (``--stages``)."""
 
@@ -230,7 +281,12 @@ def _ingest(log: Path, threads: int, stages: bool) -> dict[str, Any]:
 
 
 def _child(mode: str, log: Path, threads: int, stages: bool) -> None:
-    out = _bare_scan(log, threads) if mode == "bare" else _ingest(log, threads, stages)
+    if mode == "bare":
+        out = _bare_scan(log, threads)
+    elif mode == "straightforward":
+        out = _straightforward(log, threads)
+    else:
+        out = _ingest(log, threads, stages)
     print(json.dumps(out))
 
 
@@ -242,7 +298,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
     ap.add_argument("--log", type=Path, help="use this log instead of generating one")
     ap.add_argument("--stages", action="store_true", help="also print the time of each stage of the ingest")
-    ap.add_argument("--child", choices=("bare", "ingest"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("bare", "straightforward", "ingest"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args.child, args.log, args.threads, args.stages)
@@ -261,7 +317,7 @@ def main() -> None:
                 lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
             rows = 0
         res = {}
-        for mode in ("bare", "ingest"):
+        for mode in ("bare", "straightforward", "ingest"):
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", mode, "--log", str(log), "--threads", str(args.threads),
                  *(["--stages"] if args.stages else [])],
@@ -269,7 +325,8 @@ def main() -> None:
             )  # fmt: skip
             res[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
         bare, ing = res["bare"], res["ingest"]
-        for name, r in (("bare read_json scan", bare), ("regwatch ingest", ing)):
+        for name, r in (("bare read_json scan", bare), ("straightforward", res["straightforward"]),
+                        ("regwatch ingest", ing)):  # fmt: skip
             print(f"{name:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
                   f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
         print(
@@ -277,6 +334,7 @@ def main() -> None:
             + (f" of {rows:,} expected" if rows else "")
             + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,})"
         )
+        print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
         for secs, what in ing.get("stages", []):
             print(f"  {secs:6.2f}s  {what}")
     finally:
