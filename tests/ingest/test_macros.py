@@ -128,3 +128,81 @@ def test_route_repository_reference_digest(
         [uri],
     ).fetchone()
     assert row == (route, repository, reference, digest)
+
+
+# A logrus text record's fields (rw_logfmt_fields): the fast path (a plain record rewritten into JSON)
+# and the token path give the same values; the cases below hold on both.
+FIELDS = "['$.\"time\"', '$.\"a\"', '$.\"b\"', '$.\"c\"']"
+
+
+def _fields(conn: duckdb.DuckDBPyConnection, line: str) -> tuple[bool, list[str | None], list[str | None]]:
+    row = conn.execute(
+        f"SELECT rw_logfmt_plain($l), rw_logfmt_fields($l, {FIELDS}), rw_logfmt_tokens($l, {FIELDS})",
+        {"l": line},
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+@pytest.mark.parametrize(
+    ("line", "plain", "want"),
+    [
+        ('time="T" a=1 b="x y=z" c=ü', True, ["T", "1", "x y=z", "ü"]),
+        # empty values, bare or quoted, are no values
+        ('time="T" a= b="" c=3', True, ["T", None, None, "3"]),
+        ('time="T" a=1 b=2 c=', True, ["T", "1", "2", None]),
+        # the first token of a key wins; a key written inside another token's quoted value is no token
+        ('time="T" msg="a=evil b=evil" a=1 a=2 b="x" b="y"', True, ["T", "1", "x", None]),
+        (
+            'time="T" a="{\\"k\\":1} \\\\ \\n"',
+            False,
+            ["T", '{"k":1} \\ \\n', None, None],
+        ),  # \" \\ decoded only
+        ('time="T" a="cut', False, ["T", None, None, None]),  # a quoted value never closed
+        ('time="T"  a=1 b=2 ', False, ["T", "1", "2", None]),  # odd spacing: tokens all the same
+        ('time="T" a=x"y b=2', False, ["T", 'x"y', "2", None]),
+        ('time="T" a=1\tb=2', False, ["T", "1\tb=2", None, None]),
+        ('a=1 b="é 👍"', True, [None, "1", "é 👍", None]),
+    ],
+)
+def test_logfmt_fields(
+    conn: duckdb.DuckDBPyConnection, line: str, plain: bool, want: list[str | None]
+) -> None:
+    assert _fields(conn, line) == (plain, want, want)
+
+
+@settings(deadline=None, max_examples=400)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["time", "a", "b", "c", "msg", "a b", 'a"', "é"]),
+            st.sampled_from(["=", "= ", "=  ", ""]),
+            st.text(alphabet='ab =é"\\\t{}', max_size=8),
+            st.booleans(),
+        ),
+        max_size=6,
+    )
+)
+def test_logfmt_fast_path_is_the_token_path(tokens: list[tuple[str, str, str, bool]]) -> None:
+    line = " ".join(k + eq + (f'"{v}"' if quoted else v) for k, eq, v, quoted in tokens)
+    plain, fast, slow = _fields(_conn(), line)
+    assert fast == slow, line
+
+
+def test_logfmt_fast_path_is_the_token_path_on_plain_records(conn: duckdb.DuckDBPyConnection) -> None:
+    rng = random.Random(3)
+    values = ["", "1", "x", "ü", "a=b", "{}", "null", "x y", "sha256:ab", "/v2/a/b", "1.5ms", "👍 ="]
+    lines = []
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randrange(1, 7)):
+            key, value = rng.choice(["time", "a", "b", "c", "msg", "é.x"]), rng.choice(values)
+            bare = value and not any(ch in value for ch in ' ="')
+            parts.append(f"{key}={value}" if bare and rng.random() < 0.7 else f'{key}="{value}"')
+        lines.append(" ".join(parts))
+    rows = conn.execute(
+        f"SELECT count(*) FILTER (WHERE rw_logfmt_plain(l)), count(*) FILTER (WHERE "
+        f"rw_logfmt_fields(l, {FIELDS}) IS DISTINCT FROM rw_logfmt_tokens(l, {FIELDS})) FROM (SELECT unnest(?) AS l)",
+        [lines],
+    ).fetchone()
+    assert rows == (len(lines), 0)

@@ -66,16 +66,8 @@ WITH k AS (
 ), c AS (
     SELECT line, kind, raw, shape,
         CASE
-        WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, [
-            '$."time"', '$."http.request.id"', '$."http.request.method"', '$."http.request.uri"',
-            '$."http.request.remoteaddr"', '$."http.request.useragent"', '$."http.response.status"',
-            '$."http.response.written"', '$."http.response.duration"', '$."auth.user.name"']))
-        WHEN kind IN ('text_done', 'text_authfail') THEN [
-            rw_logfmt(raw, 'time'), rw_logfmt(raw, 'http\.request\.id'), rw_logfmt(raw, 'http\.request\.method'),
-            rw_logfmt(raw, 'http\.request\.uri'), rw_logfmt(raw, 'http\.request\.remoteaddr'),
-            rw_logfmt(raw, 'http\.request\.useragent'), rw_logfmt(raw, 'http\.response\.status'),
-            rw_logfmt(raw, 'http\.response\.written'), rw_logfmt(raw, 'http\.response\.duration'),
-            rw_logfmt(raw, 'auth\.user\.name')]
+        WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, rw_completion_fields()))
+        WHEN kind IN ('text_done', 'text_authfail') THEN rw_logfmt_fields(raw, rw_completion_fields())
         END AS f,
         CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
         CASE WHEN shape = 'regex' THEN regexp_extract(raw,

@@ -104,9 +104,40 @@ CREATE OR REPLACE TEMP MACRO rw_utc(s) AS make_timestamp(epoch_us(TRY_CAST(s AS 
 -- An Apache/nginx $time_local (27/Nov/2026:20:52:20 +0100) -> naive UTC TIMESTAMP.
 CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS make_timestamp(epoch_us(try_strptime(s, '%d/%b/%Y:%H:%M:%S %z')));
 
--- The value of key k in a logrus text (logfmt) line, unquoted.
-CREATE OR REPLACE TEMP MACRO rw_logfmt(line, k) AS CASE
-    WHEN starts_with(regexp_extract(line, '(?:^| )' || k || '=("(?:[^"\\]|\\.)*"|[^ ]*)', 1), '"')
-    THEN replace(replace(regexp_extract(line, '(?:^| )' || k || '="((?:[^"\\]|\\.)*)"', 1), '\"', '"'), '\\', '\')
-    ELSE nullif(regexp_extract(line, '(?:^| )' || k || '=([^ ]*)', 1), '')
+-- What a completion record of distribution tells (JSON paths, in the order the parse statement reads
+-- them as f[1] .. f[10]): time, request id, method, URI, client, user agent, status, bytes, duration, user.
+CREATE OR REPLACE TEMP MACRO rw_completion_fields() AS [
+    '$."time"', '$."http.request.id"', '$."http.request.method"', '$."http.request.uri"',
+    '$."http.request.remoteaddr"', '$."http.request.useragent"', '$."http.response.status"',
+    '$."http.response.written"', '$."http.response.duration"', '$."auth.user.name"'];
+
+-- The fields of a logrus text (logfmt) record, as json_extract_string gives those of a JSON record:
+-- `paths` are JSON paths of top-level keys ('$."http.request.uri"'). A record is a sequence of tokens
+-- key=value separated by single spaces; a value is bare (no space or quote) or a double-quoted Go string
+-- (\" and \\ decoded, other escapes kept as written). The first token of a key wins; an empty value,
+-- quoted or not, is no value (NULL), and so is a quoted value that is not closed (a cut record).
+-- Fast path: a record of that plain shape without backslashes or control bytes (what the registry
+-- prints, but for the odd escaped quote) is rewritten into the JSON object it stands for — its quoted
+-- values hold no quote, so splitting at quotes gives bare and quoted parts in turn — and parsed once.
+-- Any other record is cut into its tokens with one regex (a few times slower).
+CREATE OR REPLACE TEMP MACRO rw_logfmt_plain(line) AS regexp_full_match(line,
+    '[^ ="\\\x00-\x1f]+=(?:"[^"\\\x00-\x1f]*"|[^ "=\\\x00-\x1f]*)(?: [^ ="\\\x00-\x1f]+=(?:"[^"\\\x00-\x1f]*"|[^ "=\\\x00-\x1f]*))*');
+CREATE OR REPLACE TEMP MACRO rw_logfmt_json(line) AS replace(replace(
+    '{"' || array_to_string(list_transform(string_split(line, '"'), lambda s, i: CASE WHEN i % 2 = 0 THEN s
+                                           ELSE replace(replace(s, ' ', '","'), '=', '":"') END), '') || '"}',
+    '":"",', '":null,'), '":""}', '":null}');
+CREATE OR REPLACE TEMP MACRO rw_logfmt_value(token, key_length) AS CASE
+    WHEN token IS NULL OR length(token) = key_length + 1 THEN NULL
+    WHEN NOT starts_with(substr(token, key_length + 2), '"') THEN substr(token, key_length + 2)
+    WHEN regexp_full_match(substr(token, key_length + 2), '"(?:[^"\\]|\\.)*"')
+        THEN nullif(replace(replace(substr(token, key_length + 3, length(token) - key_length - 3), '\"', '"'),
+                            '\\', '\'), '')
+END;
+CREATE OR REPLACE TEMP MACRO rw_logfmt_tokens(line, paths) AS list_transform(
+    [regexp_extract_all(line, '[^ =]+=(?:"(?:[^"\\]|\\.)*"|[^ ]*)')],
+    lambda tok: list_transform([list_transform(tok, lambda t: split_part(t, '=', 1))],
+        lambda keys: list_transform(paths, lambda p: rw_logfmt_value(tok[list_position(keys, p[4:-2])], length(p) - 4)))[1])[1];
+CREATE OR REPLACE TEMP MACRO rw_logfmt_fields(line, paths) AS CASE
+    WHEN rw_logfmt_plain(line) THEN json_extract_string(rw_logfmt_json(line), paths)
+    ELSE rw_logfmt_tokens(line, paths)
 END;
