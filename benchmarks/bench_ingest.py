@@ -1,7 +1,7 @@
 """Benchmark ``regwatch ingest`` on a generated distribution log (>= 1 GB, 3M+ lines).
 
     python benchmarks/bench_ingest.py [--size-mb 1024] [--lines 3100000] [--threads 2] [--keep] [--log FILE]
-                                      [--stages]
+                                      [--stages] [--formatter json|text]
 
 The log is what distribution 2.8 (JSON formatter) prints behind a Kubernetes service: per request an
 "authorized request" record, a "response completed" record and a combined access line; refused
@@ -19,6 +19,9 @@ Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratios of
 scan and to the straightforward pipeline;
 with ``--stages``, also where the ingest's time went: the byte scan and each SQL statement over
 0.05 s. Never fails on time. The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
+
+``--formatter text`` writes the same records as logrus' text formatter prints them (the registry's
+default) and times the ingest alone: the bare scan and the straightforward pipeline read JSON.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +69,22 @@ def _json_line(fields: Mapping[str, object]) -> str:
     )
 
 
+_BARE = re.compile(r"[a-zA-Z0-9\-._/@^+]+")  # what logrus' text formatter writes without quotes
+
+
+def _text_line(fields: Mapping[str, object]) -> str:
+    """A logrus text record: time, level and msg first, then the other keys sorted; a value is quoted
+    (Go's %q; these values never need escapes) unless it is a number or only holds safe characters."""
+    rest = dict(fields)
+    head = [(k, rest.pop(k)) for k in ("time", "level", "msg")]
+    return " ".join(
+        f"{k}={v}"
+        if isinstance(v, int) or _BARE.fullmatch(str(v))
+        else f"{k}={json.dumps(v, ensure_ascii=False)}"
+        for k, v in head + sorted(rest.items())
+    )
+
+
 def _go_duration(seconds: float) -> str:
     """Go's time.Duration.String() for a positive duration."""
     ns = max(1, round(seconds * 1e9))
@@ -84,8 +104,11 @@ def _access(ip: str, t: datetime, method: str, uri: str, status: int, size: int,
     return f'{ip} - - [{t.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "{method} {uri} HTTP/1.1" {status} {size} "" "{ua}"'
 
 
-def request_lines(rng: random.Random, t: datetime) -> tuple[list[str], bool]:
-    """The lines distribution 2.8 prints for one event; and whether it is a registry request."""
+def request_lines(
+    rng: random.Random, t: datetime, record: Callable[[Mapping[str, object]], str] = _json_line
+) -> tuple[list[str], bool]:
+    """The lines distribution 2.8 prints for one event (``record`` writes a logrus record); and whether
+    it is a registry request."""
     r = rng.random()
     if r < PROBE_SHARE:  # kubelet health check of "/": the access log only
         return [_access(f"10.42.{rng.randrange(4)}.1", t, "GET", "/", 200, 0, "kube-probe/1.28")], False
@@ -101,7 +124,7 @@ def request_lines(rng: random.Random, t: datetime) -> tuple[list[str], bool]:
         warn = dict(base, **{"http.request.method": method, "http.request.uri": uri, "level": "warning",
                     "msg": "error authorizing context: authorization token required",
                     "time": t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"})  # fmt: skip
-        return [_json_line(warn), _access(ip, t, method, uri, 401, 87, ua)], True
+        return [record(warn), _access(ip, t, method, uri, 401, 87, ua)], True
     r = rng.random()
     if r < 0.62:
         method, uri, status, size = (rng.choice(("GET", "GET", "HEAD")), f"/v2/{repo}/blobs/{_digest(rng)}",
@@ -135,22 +158,25 @@ def request_lines(rng: random.Random, t: datetime) -> tuple[list[str], bool]:
         done.update({"level": "info", "msg": "response completed"})
         if rng.random() < 0.5:
             done["http.response.contenttype"] = "application/octet-stream"
-    return [_json_line(auth), _json_line(done), _access(ip, t, method, uri, status, size, ua)], True
+    return [record(auth), record(done), _access(ip, t, method, uri, status, size, ua)], True
 
 
-def generate(path: Path, target_bytes: int, min_lines: int = 0, seed: int = 7) -> tuple[int, int]:
+def generate(
+    path: Path, target_bytes: int, min_lines: int = 0, seed: int = 7, formatter: str = "json"
+) -> tuple[int, int]:
     """Write a distribution log of at least ``target_bytes`` and ``min_lines``; return (lines, request rows)."""
     rng = random.Random(seed)
+    record = _text_line if formatter == "text" else _json_line
     t = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
     lines = rows = written = 0
-    start = _json_line({"go.version": GO_VERSION, "level": "info", "msg": "listening on [::]:5000",
+    start = record({"go.version": GO_VERSION, "level": "info", "msg": "listening on [::]:5000",
                         "time": "2026-11-02T00:00:00.000000001Z"})  # fmt: skip
     with open(path, "wb") as fh:
         buf = [start]
         while written < target_bytes or lines < min_lines:
             for _ in range(5000):
                 t += timedelta(microseconds=rng.randrange(100, 2000))
-                got, _ = request_lines(rng, t)
+                got, _ = request_lines(rng, t, record)
                 buf.extend(got)
                 rows += 1  # every event is one request row (a health check too: its access line)
             data = ("\n".join(buf) + "\n").encode()
@@ -298,6 +324,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
     ap.add_argument("--log", type=Path, help="use this log instead of generating one")
     ap.add_argument("--stages", action="store_true", help="also print the time of each stage of the ingest")
+    ap.add_argument("--formatter", choices=("json", "text"), default="json",
+                    help="logrus formatter of the generated log (text: the ingest alone is timed)")  # fmt: skip
     ap.add_argument("--child", choices=("bare", "straightforward", "ingest"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -309,7 +337,7 @@ def main() -> None:
     try:
         if args.log is None:
             t0 = time.perf_counter()
-            lines, rows = generate(log, args.size_mb * 1024 * 1024, args.lines)
+            lines, rows = generate(log, args.size_mb * 1024 * 1024, args.lines, formatter=args.formatter)
             print(f"generated {log}: {log.stat().st_size / 1e9:.2f} GB, {lines:,} lines, {rows:,} requests "
                   f"in {time.perf_counter() - t0:.0f}s")  # fmt: skip
         else:
@@ -317,24 +345,33 @@ def main() -> None:
                 lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
             rows = 0
         res = {}
-        for mode in ("bare", "straightforward", "ingest"):
+        modes = ("ingest",) if args.formatter == "text" else ("bare", "straightforward", "ingest")
+        for mode in modes:
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", mode, "--log", str(log), "--threads", str(args.threads),
                  *(["--stages"] if args.stages else [])],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             res[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-        bare, ing = res["bare"], res["ingest"]
-        for name, r in (("bare read_json scan", bare), ("straightforward", res["straightforward"]),
-                        ("regwatch ingest", ing)):  # fmt: skip
-            print(f"{name:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
+        ing = res["ingest"]
+        names = {
+            "bare": "bare read_json scan",
+            "straightforward": "straightforward",
+            "ingest": "regwatch ingest",
+        }
+        for mode in modes:
+            r = res[mode]
+            print(f"{names[mode]:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
                   f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
-        print(
-            f"ingest / bare scan  : {ing['secs'] / bare['secs']:.1f}x  ({ing['rows']:,} request rows"
-            + (f" of {rows:,} expected" if rows else "")
-            + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,})"
-        )
-        print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
+        counts = (
+            f"{ing['rows']:,} request rows" + (f" of {rows:,} expected" if rows else "")
+            + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,}"
+        )  # fmt: skip
+        if "bare" in res:
+            print(f"ingest / bare scan  : {ing['secs'] / res['bare']['secs']:.1f}x  ({counts})")
+            print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
+        else:
+            print(f"text formatter      : {counts}")
         for secs, what in ing.get("stages", []):
             print(f"  {secs:6.2f}s  {what}")
     finally:
