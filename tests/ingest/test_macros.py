@@ -1,4 +1,4 @@
-"""The SQL macros that cut request URIs apart (regwatch/ingest/sql/macros.sql), checked row by row."""
+"""The SQL macros that cut request URIs and logrus text records apart (regwatch/ingest/sql/macros.sql), row by row."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_v2_parts_is_the_capture_regex_on_any_text(text: str) -> None:
     assert _mismatches(_conn(), [text, "/v2/" + text, "/v2/r/" + text]) == []
 
 
-def test_v2_parts_of_null_is_null(conn: duckdb.DuckDBPyConnection) -> None:
+def test_v2_parts_of_null_are_null(conn: duckdb.DuckDBPyConnection) -> None:
     assert conn.execute("SELECT rw_v2_parts(NULL::VARCHAR)").fetchone() == (
         {"repo": None, "kind": None, "rest": None},
     )
