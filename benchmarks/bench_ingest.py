@@ -170,7 +170,7 @@ def generate(
     t = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
     lines = rows = written = 0
     start = record({"go.version": GO_VERSION, "level": "info", "msg": "listening on [::]:5000",
-                        "time": "2026-11-02T00:00:00.000000001Z"})  # fmt: skip
+                    "time": "2026-11-02T00:00:00.000000001Z"})  # fmt: skip
     with open(path, "wb") as fh:
         buf = [start]
         while written < target_bytes or lines < min_lines:
