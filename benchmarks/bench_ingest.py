@@ -255,15 +255,16 @@ def _straightforward(log: Path, threads: int) -> dict[str, float]:
 class _Timed:
     """A DuckDB connection that times its statements (``--stages``)."""
 
-    def __init__(self, conn: Any, times: list[tuple[float, str]]) -> None:
+    def __init__(self, conn: Any, times: list[tuple[float, float, str]]) -> None:
         self._conn, self._times = conn, times
 
     def execute(self, sql: str, *args: Any) -> Any:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = self._conn.execute(sql, *args)
         self._times.append(
             (
                 time.perf_counter() - t0,
+                time.process_time() - c0,
                 " ".join(line for line in sql.split("\n") if not line.lstrip().startswith("--")),
             )
         )
@@ -278,13 +279,13 @@ def _ingest(log: Path, threads: int, stages: bool) -> dict[str, Any]:
     from regwatch.store import open_store
 
     db = log.with_suffix(".duckdb")
-    times: list[tuple[float, str]] = []
+    times: list[tuple[float, float, str]] = []
     scan = reader.scan_plain
 
     def timed_scan(*args: Any) -> Any:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = scan(*args)
-        times.append((time.perf_counter() - t0, "byte scan (Python, numpy)"))
+        times.append((time.perf_counter() - t0, time.process_time() - c0, "byte scan (Python, numpy)"))
         return out
 
     try:
@@ -303,7 +304,7 @@ def _ingest(log: Path, threads: int, stages: bool) -> dict[str, Any]:
             p.unlink(missing_ok=True)
     return {"secs": secs, "cpu": cpu, "rss_mb": _rss_mb(), "rows": rows, "accepted": rep.accepted,
             "ignored": rep.ignored, "rejected": rep.rejected,
-            "stages": [(t, " ".join(what.split())[:90]) for t, what in times if t >= 0.05]}  # fmt: skip
+            "stages": [(t, c, " ".join(what.split())[:90]) for t, c, what in times if t >= 0.05]}  # fmt: skip
 
 
 def _child(mode: str, log: Path, threads: int, stages: bool) -> None:
@@ -372,8 +373,8 @@ def main() -> None:
             print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
         else:
             print(f"text formatter      : {counts}")
-        for secs, what in ing.get("stages", []):
-            print(f"  {secs:6.2f}s  {what}")
+        for secs, cpu, what in ing.get("stages", []):
+            print(f"  {secs:6.2f}s  cpu {cpu:6.2f}s  {what}")
     finally:
         if not args.keep:
             for p in tmp.iterdir():

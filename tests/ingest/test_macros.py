@@ -206,3 +206,37 @@ def test_logfmt_fast_path_is_the_token_path_on_plain_records(conn: duckdb.DuckDB
         [lines],
     ).fetchone()
     assert rows == (len(lines), 0)
+
+
+# A JSON completion record's fields (rw_completion: from_json into a struct) are what
+# json_extract_string gives for the same paths: numbers as written by yyjson, objects and arrays as
+# JSON text, null and absent keys as NULL, the first of duplicate keys, escapes decoded.
+COMPLETION_DOCS = [
+    '{"time":"2026-11-27T20:52:20Z","http.request.method":"GET","http.request.uri":"/v2/"}',
+    '{"http.response.status":200,"http.response.written":1.50,"http.response.duration":true}',
+    '{"http.request.method":{"a":[1,2]},"http.request.uri":[1,"x"],"auth.user.name":null}',
+    '{"http.request.method":"GET","http.request.method":"PUT","time":""}',
+    '{"http.request.uri":"\\u00e9\\"\\\\\\n","http.request.useragent":"\\ud83d\\udc4d"}',
+    '{"http.response.status":12345678901234567890123,"http.response.written":-1e400}',
+    '{"http":{"request":{"method":"GET"}},"http.request.id":"x"}',
+    "[1, 2]",
+    "{}",
+    '"x"',
+]
+
+
+@pytest.mark.parametrize("doc", COMPLETION_DOCS)
+def test_completion_struct_is_the_paths_list(conn: duckdb.DuckDBPyConnection, doc: str) -> None:
+    row = conn.execute(
+        "SELECT rw_completion($d), rw_completion_of(json_extract_string($d, rw_completion_fields()))", {"d": doc}
+    ).fetchone()
+    assert row is not None
+    assert row[0] == row[1]
+
+
+@pytest.mark.parametrize("doc", ['{"time":"x"', '{"time":}', "nope", '{"a":1}}'])
+def test_completion_of_malformed_json_is_an_error(conn: duckdb.DuckDBPyConnection, doc: str) -> None:
+    # the parse statement wraps it in try(): a malformed record has no fields and is rejected
+    with pytest.raises(duckdb.InvalidInputException):
+        conn.execute("SELECT rw_completion(?)", [doc]).fetchone()
+    assert conn.execute("SELECT try(rw_completion(?))", [doc]).fetchone() == (None,)

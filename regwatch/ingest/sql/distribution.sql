@@ -66,8 +66,8 @@ WITH k AS (
 ), c AS (
     SELECT line, kind, raw, shape,
         CASE
-        WHEN kind IN ('json_done', 'json_authfail') THEN try(json_extract_string(raw, rw_completion_fields()))
-        WHEN kind IN ('text_done', 'text_authfail') THEN rw_logfmt_fields(raw, rw_completion_fields())
+        WHEN kind IN ('json_done', 'json_authfail') THEN try(rw_completion(raw))
+        WHEN kind IN ('text_done', 'text_authfail') THEN rw_completion_of(rw_logfmt_fields(raw, rw_completion_fields()))
         END AS f,
         CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
         CASE WHEN shape = 'regex' THEN regexp_extract(raw,
@@ -77,27 +77,27 @@ WITH k AS (
 ), p AS (
     -- the fields of a request line, whatever its kind (NULL for other lines)
     SELECT line, kind, raw, f,
-        CASE WHEN f IS NOT NULL THEN rw_utc(f[1])
-             WHEN shape = 'strict' THEN rw_utc_clf(split_part(split_part(q[1], '[', 2), ']', 1))
+        CASE WHEN f IS NOT NULL THEN rw_utc(f."time")
+             WHEN shape = 'strict' THEN rw_utc_clf(substr(q[1], strpos(q[1], '[') + 1, length(q[1]) - strpos(q[1], '[') - 2))
              WHEN shape = 'regex' THEN rw_utc_clf(x.ts) END AS ts,
-        CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 1) WHEN shape = 'regex' THEN x.method ELSE f[3] END AS method,
-        CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 2) WHEN shape = 'regex' THEN x.uri ELSE f[4] END AS uri,
-        CASE WHEN shape = 'strict' THEN split_part(q[1], ' ', 1) WHEN shape = 'regex' THEN x.ip
-             WHEN f IS NOT NULL THEN rw_strip_port(f[5]) END AS ip,
+        CASE WHEN shape = 'strict' THEN left(q[2], strpos(q[2], ' ') - 1) WHEN shape = 'regex' THEN x.method ELSE f."http.request.method" END AS method,
+        CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 2) WHEN shape = 'regex' THEN x.uri ELSE f."http.request.uri" END AS uri,
+        CASE WHEN shape = 'strict' THEN left(q[1], strpos(q[1], ' ') - 1) WHEN shape = 'regex' THEN x.ip
+             WHEN f IS NOT NULL THEN rw_strip_port(f."http.request.remoteaddr") END AS ip,
         nullif(CASE WHEN shape = 'strict' THEN
                         CASE WHEN len(q) = 7 THEN q[6] ELSE left(substr(raw, strpos(raw, '" "') + 3), -1) END
-                    WHEN shape = 'regex' THEN x.ua ELSE f[6] END, '') AS ua,
-        TRY_CAST(CASE WHEN shape = 'strict' THEN split_part(q[3], ' ', 2) WHEN shape = 'regex' THEN x.status
-                      ELSE f[7] END AS SMALLINT) AS status,
-        TRY_CAST(CASE WHEN shape = 'strict' THEN split_part(q[3], ' ', 3) WHEN shape = 'regex' THEN x.bytes
-                      ELSE f[8] END AS BIGINT) AS nbytes,
-        CASE WHEN f[9] IS NOT NULL THEN rw_go_duration(f[9]) END AS duration_s,
+                    WHEN shape = 'regex' THEN x.ua ELSE f."http.request.useragent" END, '') AS ua,
+        TRY_CAST(CASE WHEN shape = 'strict' THEN substr(q[3], 2, 3) WHEN shape = 'regex' THEN x.status
+                      ELSE f."http.response.status" END AS SMALLINT) AS status,
+        TRY_CAST(CASE WHEN shape = 'strict' THEN substr(q[3], 6, length(q[3]) - 6) WHEN shape = 'regex' THEN x.bytes
+                      ELSE f."http.response.written" END AS BIGINT) AS nbytes,
+        CASE WHEN f."http.response.duration" IS NOT NULL THEN rw_go_duration(f."http.response.duration") END AS duration_s,
         CASE WHEN shape = 'strict' THEN nullif(split_part(q[1], ' ', 3), '-') WHEN shape = 'regex' THEN nullif(x.user, '-')
-             ELSE nullif(f[10], '') END AS "user",
+             ELSE nullif(f."auth.user.name", '') END AS "user",
         shape IS NOT NULL AS parsed_access
     FROM c
 )
-SELECT line, kind, side, ts, f[2] AS id, method, uri, ip, ua, status, nbytes, duration_s, "user",
+SELECT line, kind, side, ts, f."http.request.id" AS id, method, uri, ip, ua, status, nbytes, duration_s, "user",
     CASE WHEN side IS NOT NULL THEN hash(method, uri, ip) END AS h,
     reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
 FROM (
@@ -114,19 +114,19 @@ FROM (
                      THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
                  WHEN parsed_access AND ts IS NULL THEN 'malformed' END
         WHEN 'json_done' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+            CASE WHEN f IS NULL OR ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
                  THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
         WHEN 'json_authfail' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f[3] IS NULL OR f[4] IS NULL
+            CASE WHEN f IS NULL OR ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
                  THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
         WHEN 'text_other' THEN
             CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END
         WHEN 'text_done' THEN
-            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                      OR f[4] IS NULL THEN 'malformed' END
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f."http.request.method" IS NULL
+                      OR f."http.request.uri" IS NULL THEN 'malformed' END
         WHEN 'text_authfail' THEN
-            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f[3] IS NULL
-                      OR f[4] IS NULL THEN 'malformed' END
+            CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') OR ts IS NULL OR f."http.request.method" IS NULL
+                      OR f."http.request.uri" IS NULL THEN 'malformed' END
         END AS reject
     FROM p
 )

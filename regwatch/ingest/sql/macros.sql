@@ -104,12 +104,24 @@ CREATE OR REPLACE TEMP MACRO rw_utc(s) AS make_timestamp(epoch_us(TRY_CAST(s AS 
 -- An Apache/nginx $time_local (27/Nov/2026:20:52:20 +0100) -> naive UTC TIMESTAMP.
 CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS make_timestamp(epoch_us(try_strptime(s, '%d/%b/%Y:%H:%M:%S %z')));
 
--- What a completion record of distribution tells (JSON paths, in the order the parse statement reads
--- them as f[1] .. f[10]): time, request id, method, URI, client, user agent, status, bytes, duration, user.
+-- What a completion record of distribution tells: time, request id, method, URI, client, user agent,
+-- status, bytes, duration, user. rw_completion(doc): a struct of them, fields named by their JSON keys,
+-- from a JSON text (a struct field costs nothing to read; elements of json_extract_string's list are
+-- copied out one by one). rw_completion_fields(): their JSON paths, in the struct's order, and
+-- rw_completion_of(list): the struct from the values of those paths in a list.
+CREATE OR REPLACE TEMP MACRO rw_completion(doc) AS from_json(doc,
+    '{"time": "VARCHAR", "http.request.id": "VARCHAR", "http.request.method": "VARCHAR",
+      "http.request.uri": "VARCHAR", "http.request.remoteaddr": "VARCHAR", "http.request.useragent": "VARCHAR",
+      "http.response.status": "VARCHAR", "http.response.written": "VARCHAR", "http.response.duration": "VARCHAR",
+      "auth.user.name": "VARCHAR"}');
 CREATE OR REPLACE TEMP MACRO rw_completion_fields() AS [
     '$."time"', '$."http.request.id"', '$."http.request.method"', '$."http.request.uri"',
     '$."http.request.remoteaddr"', '$."http.request.useragent"', '$."http.response.status"',
     '$."http.response.written"', '$."http.response.duration"', '$."auth.user.name"'];
+CREATE OR REPLACE TEMP MACRO rw_completion_of(v) AS CASE WHEN v IS NOT NULL THEN {
+    'time': v[1], 'http.request.id': v[2], 'http.request.method': v[3], 'http.request.uri': v[4],
+    'http.request.remoteaddr': v[5], 'http.request.useragent': v[6], 'http.response.status': v[7],
+    'http.response.written': v[8], 'http.response.duration': v[9], 'auth.user.name': v[10]} END;
 
 -- The fields of a logrus text (logfmt) record, as json_extract_string gives those of a JSON record:
 -- `paths` are JSON paths of top-level keys ('$."http.request.uri"'). A record is a sequence of tokens
