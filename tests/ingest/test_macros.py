@@ -228,7 +228,8 @@ COMPLETION_DOCS = [
 @pytest.mark.parametrize("doc", COMPLETION_DOCS)
 def test_completion_struct_is_the_paths_list(conn: duckdb.DuckDBPyConnection, doc: str) -> None:
     row = conn.execute(
-        "SELECT rw_completion($d), rw_completion_of(json_extract_string($d, rw_completion_fields()))", {"d": doc}
+        "SELECT rw_completion($d), rw_completion_of(json_extract_string($d, rw_completion_fields()))",
+        {"d": doc},
     ).fetchone()
     assert row is not None
     assert row[0] == row[1]
