@@ -241,3 +241,26 @@ def test_completion_of_malformed_json_is_an_error(conn: duckdb.DuckDBPyConnectio
     with pytest.raises(duckdb.InvalidInputException):
         conn.execute("SELECT rw_completion(?)", [doc]).fetchone()
     assert conn.execute("SELECT try(rw_completion(?))", [doc]).fetchone() == (None,)
+
+
+@pytest.mark.parametrize(
+    ("addr", "want"),
+    [
+        ("10.0.0.1:5000", "10.0.0.1"),
+        ("10.0.0.1", "10.0.0.1"),  # X-Forwarded-For / X-Real-IP: no port
+        ("[::1]:5000", "::1"),
+        ("[fe80::1%eth0]:443", "fe80::1%eth0"),
+        ("::1", "::1"),  # IPv6 without brackets: no port to strip
+        ("2001:db8::7", "2001:db8::7"),
+        ("host.example:80", "host.example"),
+        ("a:", "a"),
+        (":5000", ""),
+        ("é:1", "é"),
+        ("%:_", "%"),
+        ("", None),
+        ("-", None),
+        (None, None),
+    ],
+)
+def test_strip_port(conn: duckdb.DuckDBPyConnection, addr: str | None, want: str | None) -> None:
+    assert conn.execute("SELECT rw_strip_port(CAST(? AS VARCHAR))", [addr]).fetchone() == (want,)

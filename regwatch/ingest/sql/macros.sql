@@ -92,8 +92,8 @@ END;
 CREATE OR REPLACE TEMP MACRO rw_strip_port(a) AS CASE
     WHEN a IS NULL OR a = '' OR a = '-' THEN NULL
     WHEN starts_with(a, '[') THEN regexp_extract(a, '^\[([^\]]*)\]', 1)
-    WHEN length(a) - length(replace(a, ':', '')) = 1 THEN split_part(a, ':', 1)
-    ELSE a
+    WHEN a LIKE '%:%:%' OR NOT contains(a, ':') THEN a  -- IPv6 without brackets, or no port
+    ELSE left(a, strpos(a, ':') - 1)
 END;
 
 -- An RFC 3339 time with any offset -> naive UTC TIMESTAMP (microseconds; NULL when unparsable). The
