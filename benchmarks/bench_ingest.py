@@ -1,7 +1,7 @@
 """Benchmark ``regwatch ingest`` on a generated distribution log (>= 1 GB, 3M+ lines).
 
     python benchmarks/bench_ingest.py [--size-mb 1024] [--lines 3100000] [--threads 2] [--keep] [--log FILE]
-                                      [--stages] [--formatter json|text]
+                                      [--stages] [--formatter json|text] [--nginx]
 
 The log is what distribution 2.8 (JSON formatter) prints behind a Kubernetes service: per request an
 "authorized request" record, a "response completed" record and a combined access line; refused
@@ -22,6 +22,8 @@ with ``--stages``, also where the ingest's time went: the byte scan and each SQL
 
 ``--formatter text`` writes the same records as logrus' text formatter prints them (the registry's
 default) and times the ingest alone: the bare scan and the straightforward pipeline read JSON.
+``--nginx`` also times the ingest of the log's access lines alone, read as an nginx ``combined`` log
+(what nginx in front of the registry would write).
 """
 
 from __future__ import annotations
@@ -274,7 +276,7 @@ class _Timed:
         return getattr(self._conn, name)
 
 
-def _ingest(log: Path, threads: int, stages: bool) -> dict[str, Any]:
+def _ingest(log: Path, threads: int, stages: bool, fmt: str = "distribution") -> dict[str, Any]:
     from regwatch.ingest import IngestSpec, ingest, reader
     from regwatch.store import open_store
 
@@ -295,7 +297,7 @@ def _ingest(log: Path, threads: int, stages: bool) -> dict[str, Any]:
                 store.conn = _Timed(store.conn, times)  # type: ignore[assignment]
                 reader.scan_plain = timed_scan  # type: ignore[assignment]
             t0, c0 = time.perf_counter(), time.process_time()
-            (rep,) = ingest(store, [IngestSpec(path=str(log), format="distribution")])
+            (rep,) = ingest(store, [IngestSpec(path=str(log), format=fmt)])
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             rows = store.fetchall("SELECT count(*) FROM requests")[0][0]
     finally:
@@ -313,8 +315,19 @@ def _child(mode: str, log: Path, threads: int, stages: bool) -> None:
     elif mode == "straightforward":
         out = _straightforward(log, threads)
     else:
-        out = _ingest(log, threads, stages)
+        out = _ingest(log, threads, stages, "nginx" if mode == "nginx" else "distribution")
     print(json.dumps(out))
+
+
+def _run_child(mode: str, log: Path, threads: int, stages: bool) -> dict[str, Any]:
+    """One measurement in its own process (its peak RSS is its own)."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--log", str(log), "--threads", str(threads),
+         *(["--stages"] if stages else [])],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
 
 
 def main() -> None:
@@ -327,7 +340,9 @@ def main() -> None:
     ap.add_argument("--stages", action="store_true", help="also print the time of each stage of the ingest")
     ap.add_argument("--formatter", choices=("json", "text"), default="json",
                     help="logrus formatter of the generated log (text: the ingest alone is timed)")  # fmt: skip
-    ap.add_argument("--child", choices=("bare", "straightforward", "ingest"), help=argparse.SUPPRESS)
+    ap.add_argument("--nginx", action="store_true",
+                    help="also time the ingest of the log's access lines alone, as an nginx combined log")  # fmt: skip
+    ap.add_argument("--child", choices=("bare", "straightforward", "ingest", "nginx"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args.child, args.log, args.threads, args.stages)
@@ -348,12 +363,7 @@ def main() -> None:
         res = {}
         modes = ("ingest",) if args.formatter == "text" else ("bare", "straightforward", "ingest")
         for mode in modes:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", mode, "--log", str(log), "--threads", str(args.threads),
-                 *(["--stages"] if args.stages else [])],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            res[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+            res[mode] = _run_child(mode, log, args.threads, args.stages)
         ing = res["ingest"]
         names = {
             "bare": "bare read_json scan",
@@ -375,6 +385,18 @@ def main() -> None:
             print(f"text formatter      : {counts}")
         for secs, cpu, what in ing.get("stages", []):
             print(f"  {secs:6.2f}s  cpu {cpu:6.2f}s  {what}")
+        if args.nginx:
+            access = tmp / "access.log"  # the combined access lines: what nginx in front would log
+            with open(access, "wb") as out:
+                subprocess.run(["grep", "-v", "-e", "^{", "-e", '^time="', str(log)], stdout=out, check=True)
+            with open(access, "rb") as fh:
+                n = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+            r = _run_child("nginx", access, args.threads, args.stages)
+            print(f"nginx combined      : {r['secs']:7.2f}s  {n / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
+                  f"peak RSS {r['rss_mb']:6.0f} MB  ({n:,} access lines; accepted {r['accepted']:,}, "
+                  f"rejected {r['rejected']:,})")  # fmt: skip
+            for secs, cpu, what in r.get("stages", []):
+                print(f"  {secs:6.2f}s  cpu {cpu:6.2f}s  {what}")
     finally:
         if not args.keep:
             for p in tmp.iterdir():

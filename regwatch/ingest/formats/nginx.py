@@ -1,9 +1,10 @@
 """nginx access logs: the parser is built from the ``log_format`` string itself (as GoAccess does).
 
-A plain format becomes one anchored regular expression with a group per variable; an
-``escape=json`` format (a JSON object template) becomes a list of JSON keys. Either way the
-per-batch macros ``rw_nginx_match(raw)`` / ``rw_nginx_pick(m)`` give every supported variable and
-``sql/nginx.sql`` turns them into request rows.
+A plain format becomes an anchored regular expression with a group per variable, in two forms: a
+strict one that RE2 extracts in one pass, tried first, and the general one for the lines the strict one
+does not match. An ``escape=json`` format (a JSON object template) becomes a list of JSON keys. Either
+way the per-batch macros ``rw_nginx_match(raw)``, ``rw_nginx_retry(raw, m)`` and ``rw_nginx_pick(m)``
+give every supported variable and ``sql/nginx.sql`` turns them into request rows.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ _PIECE = {
     "time_local": r"([^\]]+)",
     "remote_addr": r"(\S+)",
 }
+# whether a character ends the value of a typed variable: followed by a literal starting with it, the
+# variable's piece can match in one way only (a condition of the strict pattern, see CompiledFormat)
+_STOPS = {
+    "status": lambda c: True,  # three digits
+    "body_bytes_sent": lambda c: not c.isdigit(),
+    "bytes_sent": lambda c: not c.isdigit(),
+    "msec": lambda c: not (c.isdigit() or c == "."),
+    "request_time": lambda c: not (c.isdigit() or c == "."),
+    "time_local": lambda c: c == "]",
+    "remote_addr": lambda c: c.isspace(),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,13 @@ class CompiledFormat:
     pattern: str | None  # plain: the anchored RE2 pattern (first group: the whole line)
     variables: tuple[str, ...]  # plain: variable of each group after the first; json: of each key
     keys: tuple[str, ...] = ()  # json: the key holding each variable
+    # plain: `pattern` with each lazy (.*?) made a class that stops at the first character of the literal
+    # that follows (the last variable: the rest of the line), so that RE2 extracts the groups in one
+    # pass, at about half the cost. When every piece of it is followed by a literal it cannot run into
+    # (or by the end), it cuts a line in one way only, and a line it matches gets the groups `pattern`
+    # gives (each lazy group of `pattern` ends at the first place where the rest can match: that
+    # literal's first occurrence); other lines are matched with `pattern`. Otherwise it is `pattern`.
+    strict: str | None = None
 
 
 def compile_format(log_format: str | None) -> CompiledFormat:
@@ -69,20 +88,38 @@ def compile_format(log_format: str | None) -> CompiledFormat:
         if not pairs:
             raise ConfigError(f'log_format: no "key": "$variable" pairs in JSON format {text!r}')
         return CompiledFormat(True, None, tuple(v for _, v in pairs), tuple(k for k, _ in pairs))
+    matches = list(_VAR.finditer(text))
+    if not matches:
+        raise ConfigError(f"log_format: no $variables in {text!r}")
     parts: list[str] = []
+    strict: list[str] = []
+    one_way = True  # whether the strict pattern can cut a line in one way only
     variables: list[str] = []
     pos = 0
-    for vm in _VAR.finditer(text):
-        parts.append(re.escape(text[pos : vm.start()]))
+    for i, vm in enumerate(matches):
+        literal = re.escape(text[pos : vm.start()])
+        parts.append(literal)
+        strict.append(literal)
         name = vm.group(1) or vm.group(2)
         variables.append(name)
         parts.append(_PIECE.get(name, r"(.*?)"))
+        # the strict piece: up to the first character of the literal that follows (nginx escapes '"' in
+        # values, so a quoted value holds none), the rest of the line for the last variable
+        follows = text[vm.end() : matches[i + 1].start() if i + 1 < len(matches) else len(text)]
+        last = i + 1 == len(matches)
+        if name in _PIECE:
+            strict.append(_PIECE[name])
+            one_way = one_way and (last or (bool(follows) and _STOPS[name](follows[0])))
+        else:
+            strict.append(f"([^{re.escape(follows[0])}]*)" if follows else "(.*)")
+            one_way = one_way and (last or bool(follows))
         pos = vm.end()
     parts.append(re.escape(text[pos:]))
-    if not variables:
-        raise ConfigError(f"log_format: no $variables in {text!r}")
+    strict.append(re.escape(text[pos:]))
     pattern = "^(" + "".join(parts) + ")$"
-    return CompiledFormat(False, pattern, tuple(variables))
+    return CompiledFormat(
+        False, pattern, tuple(variables), strict="^(" + "".join(strict) + ")$" if one_way else pattern
+    )
 
 
 def _literal(text: str) -> str:
@@ -90,28 +127,53 @@ def _literal(text: str) -> str:
 
 
 def macros_sql(fmt: CompiledFormat) -> list[str]:
-    """The two per-batch macros for this format (string literals quoted, nothing else interpolated)."""
+    """The per-batch macros for this format (string literals quoted, nothing else interpolated)."""
     if fmt.json:
         paths = ", ".join(_literal('$."' + k.replace('"', '\\"') + '"') for k in fmt.keys)
         match = f"CASE WHEN json_valid(raw) THEN json_extract_string(raw, [{paths}]) END"
         index = {v: i + 1 for i, v in reversed(list(enumerate(fmt.variables)))}
         pick = {v: f"m[{index[v]}]" for v in SUPPORTED if v in index}
-        ok = "m IS NOT NULL"
+        ok, retry = "m IS NOT NULL", "m"
     else:
         assert fmt.pattern is not None
         names = ["g_all"] + [f"g{i}" for i in range(len(fmt.variables))]
-        match = f"regexp_extract(raw, {_literal(fmt.pattern)}, [{', '.join(_literal(n) for n in names)}])"
+        groups = f"[{', '.join(_literal(n) for n in names)}]"
+        assert fmt.strict is not None
+        match = f"regexp_extract(raw, {_literal(fmt.strict)}, {groups})"
+        retry = (
+            "m" if fmt.strict == fmt.pattern
+            else f"CASE WHEN m.g_all <> '' THEN m ELSE regexp_extract(raw, {_literal(fmt.pattern)}, {groups}) END"
+        )  # fmt: skip
         first = {v: i for i, v in reversed(list(enumerate(fmt.variables)))}
-        pick = {v: f"replace(m.g{first[v]}, '\\x22', '\"')" for v in SUPPORTED if v in first}
-        ok = "m.g_all <> ''"
-    fields = ", ".join(
-        f"{v} := " + (f"nullif(nullif({pick[v]}, '-'), '')" if v in pick else "CAST(NULL AS VARCHAR)")
-        for v in SUPPORTED
-    )
+        pick = {v: f"m.g{first[v]}" for v in SUPPORTED if v in first}
+        # nginx writes '"' in a value as \x22; a line without any keeps its values as they are
+        decoded = {v: f"replace({g}, '\\x22', '\"')" for v, g in pick.items()}
+        pick_sql = (
+            f"CASE WHEN m.g_all = '' THEN NULL WHEN contains(m.g_all, '\\x22') THEN {_struct(decoded)} "
+            f"ELSE {_struct(pick)} END"
+        )
+        return [
+            f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
+            f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
+            f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS {pick_sql}",
+        ]
     return [
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
-        f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS CASE WHEN {ok} THEN struct_pack({fields}) END",
+        f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
+        f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS CASE WHEN {ok} THEN {_struct(pick)} END",
     ]
+
+
+def _struct(pick: dict[str, str]) -> str:
+    """Every supported variable from its SQL expression (NULL when absent, '-' or empty)."""
+    return (
+        "struct_pack("
+        + ", ".join(
+            f"{v} := " + (f"nullif(nullif({pick[v]}, '-'), '')" if v in pick else "CAST(NULL AS VARCHAR)")
+            for v in SUPPORTED
+        )
+        + ")"
+    )
 
 
 def run(

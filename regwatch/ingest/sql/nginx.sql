@@ -1,26 +1,27 @@
 -- nginx access lines -> requests. Input: rw_raw(line, raw) and the per-batch macros
--- rw_nginx_match(raw) / rw_nginx_pick(m) built from the log_format (formats/nginx.py).
--- Named parameters: registry, region, source. Output temp tables: rw_rows, rw_rejects.
+-- rw_nginx_match(raw), rw_nginx_retry(raw, m) and rw_nginx_pick(m) built from the log_format
+-- (formats/nginx.py). Named parameters: registry, region, source. Output temp tables: rw_rows, rw_rejects.
 
-CREATE OR REPLACE TEMP TABLE rw_p AS
-SELECT line, raw, rw_nginx_pick(rw_nginx_match(raw)) AS f
-FROM rw_raw
-WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#';
--- @@
+-- 1. every line matched and its fields picked (the strict regex first, in one pass; the general one
+--    for the lines it does not match), its time and request line cut; the raw text is kept only for
+--    the lines rejected
 CREATE OR REPLACE TEMP TABLE rw_q AS
-SELECT line, raw, f,
-    coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
-             make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
-    regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
-FROM rw_p;
+SELECT line, f, ts, rq, reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
+FROM (SELECT *,
+    CASE WHEN f IS NULL AND starts_with(raw, '{') AND NOT ends_with(raw, '}') THEN 'truncated'
+         WHEN f IS NULL OR ts IS NULL OR TRY_CAST(f.status AS SMALLINT) IS NULL THEN 'malformed' END AS reject
+FROM (
+    SELECT line, raw, f,
+        coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
+                 make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
+        regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
+    FROM (SELECT line, raw, rw_nginx_pick(rw_nginx_retry(raw, m)) AS f
+          FROM (SELECT line, raw, rw_nginx_match(raw) AS m
+                FROM rw_raw
+                WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#'))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
-SELECT line,
-    CASE WHEN f IS NULL AND starts_with(raw, '{') AND NOT ends_with(raw, '}') THEN 'truncated'
-         ELSE 'malformed' END AS reason,
-    left(raw, 4096) AS raw
-FROM rw_q
-WHERE f IS NULL OR ts IS NULL OR TRY_CAST(f.status AS SMALLINT) IS NULL;
+SELECT line, reject AS reason, reject_raw AS raw FROM rw_q WHERE reject IS NOT NULL;
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rows AS
 SELECT r.ts, $registry AS registry, $region AS region, $source AS source, r.line, r.client_ip, r."user",
@@ -40,4 +41,4 @@ FROM (SELECT *, rw_route_of(path, p) AS route
                                 AS duration_s,
                             f.http_user_agent AS user_agent, f.request_id, f.upstream_cache_status AS cache_status
                         FROM rw_q
-                        WHERE f IS NOT NULL AND ts IS NOT NULL AND TRY_CAST(f.status AS SMALLINT) IS NOT NULL)))) r;
+                        WHERE reject IS NULL)))) r;
