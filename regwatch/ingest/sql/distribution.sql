@@ -61,13 +61,15 @@ WITH k AS (
         WHEN regexp_matches(raw,
             '^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: \S+)?" (\d{3}) (\d+|-) "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"$')
         THEN 'regex'
-        END AS shape
+        END AS shape,
+        -- a text record's fields as a list, here: rw_completion_of repeats its argument
+        CASE WHEN kind IN ('text_done', 'text_authfail') THEN rw_logfmt_fields(raw, rw_completion_fields()) END AS tf
     FROM kept
 ), c AS (
     SELECT line, kind, raw, shape,
         CASE
         WHEN kind IN ('json_done', 'json_authfail') THEN try(rw_completion(raw))
-        WHEN kind IN ('text_done', 'text_authfail') THEN rw_completion_of(rw_logfmt_fields(raw, rw_completion_fields()))
+        WHEN kind IN ('text_done', 'text_authfail') THEN rw_completion_of(tf)
         END AS f,
         CASE WHEN shape = 'strict' THEN string_split(raw, '"') END AS q,
         CASE WHEN shape = 'regex' THEN regexp_extract(raw,

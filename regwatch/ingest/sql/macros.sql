@@ -108,7 +108,8 @@ CREATE OR REPLACE TEMP MACRO rw_utc_clf(s) AS make_timestamp(epoch_us(try_strpti
 -- status, bytes, duration, user. rw_completion(doc): a struct of them, fields named by their JSON keys,
 -- from a JSON text (a struct field costs nothing to read; elements of json_extract_string's list are
 -- copied out one by one). rw_completion_fields(): their JSON paths, in the struct's order, and
--- rw_completion_of(list): the struct from the values of those paths in a list.
+-- rw_completion_of(list): the struct from the values of those paths in a list (a macro repeats its
+-- argument, here eleven times: pass a column, not an expression, or the expression runs eleven times).
 CREATE OR REPLACE TEMP MACRO rw_completion(doc) AS from_json(doc,
     '{"time": "VARCHAR", "http.request.id": "VARCHAR", "http.request.method": "VARCHAR",
       "http.request.uri": "VARCHAR", "http.request.remoteaddr": "VARCHAR", "http.request.useragent": "VARCHAR",
