@@ -15,10 +15,12 @@ FROM (
         coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
                  make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
         regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
-    FROM (SELECT line, raw, rw_nginx_pick(rw_nginx_retry(raw, m)) AS f
-          FROM (SELECT line, raw, rw_nginx_match(raw) AS m
-                FROM rw_raw
-                WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#'))));
+    -- each macro gets a column: they repeat their argument, inside CASE branches that share nothing
+    FROM (SELECT line, raw, rw_nginx_pick(m) AS f
+          FROM (SELECT line, raw, rw_nginx_retry(raw, m) AS m
+                FROM (SELECT line, raw, rw_nginx_match(raw) AS m
+                      FROM rw_raw
+                      WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#')))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
 SELECT line, reject AS reason, reject_raw AS raw FROM rw_q WHERE reject IS NOT NULL;
