@@ -133,7 +133,7 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
         match = f"CASE WHEN json_valid(raw) THEN json_extract_string(raw, [{paths}]) END"
         index = {v: i + 1 for i, v in reversed(list(enumerate(fmt.variables)))}
         pick = {v: f"m[{index[v]}]" for v in SUPPORTED if v in index}
-        ok, retry = "m IS NOT NULL", "m"
+        retry, pick_sql = "m", f"CASE WHEN m IS NOT NULL THEN {_struct(pick)} END"
     else:
         assert fmt.pattern is not None
         names = ["g_all"] + [f"g{i}" for i in range(len(fmt.variables))]
@@ -152,15 +152,10 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
             f"CASE WHEN m.g_all = '' THEN NULL WHEN contains(m.g_all, '\\x22') THEN {_struct(decoded)} "
             f"ELSE {_struct(pick)} END"
         )
-        return [
-            f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
-            f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
-            f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS {pick_sql}",
-        ]
     return [
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
-        f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS CASE WHEN {ok} THEN {_struct(pick)} END",
+        f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS {pick_sql}",
     ]
 
 
