@@ -330,6 +330,11 @@ def _run_child(mode: str, log: Path, threads: int, stages: bool) -> dict[str, An
     return out
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--size-mb", type=int, default=1024, help="least size of the generated log (MiB)")
@@ -357,9 +362,7 @@ def main() -> None:
             print(f"generated {log}: {log.stat().st_size / 1e9:.2f} GB, {lines:,} lines, {rows:,} requests "
                   f"in {time.perf_counter() - t0:.0f}s")  # fmt: skip
         else:
-            with open(log, "rb") as fh:
-                lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
-            rows = 0
+            lines, rows = _count_lines(log), 0
         res = {}
         modes = ("ingest",) if args.formatter == "text" else ("bare", "straightforward", "ingest")
         for mode in modes:
@@ -389,8 +392,7 @@ def main() -> None:
             access = tmp / "access.log"  # the combined access lines: what nginx in front would log
             with open(access, "wb") as out:
                 subprocess.run(["grep", "-v", "-e", "^{", "-e", '^time="', str(log)], stdout=out, check=True)
-            with open(access, "rb") as fh:
-                n = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+            n = _count_lines(access)
             r = _run_child("nginx", access, args.threads, args.stages)
             print(f"nginx combined      : {r['secs']:7.2f}s  {n / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
                   f"peak RSS {r['rss_mb']:6.0f} MB  ({n:,} access lines; accepted {r['accepted']:,}, "
