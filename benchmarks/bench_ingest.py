@@ -1,7 +1,7 @@
 """Benchmark ``regwatch ingest`` on a generated distribution log (>= 1 GB, 3M+ lines).
 
     python benchmarks/bench_ingest.py [--size-mb 1024] [--lines 3100000] [--threads 2] [--keep] [--log FILE]
-                                      [--stages] [--formatter json|text] [--nginx]
+                                      [--stages] [--formatter json|text] [--nginx] [--repeat N]
 
 The log is what distribution 2.8 (JSON formatter) prints behind a Kubernetes service: per request an
 "authorized request" record, a "response completed" record and a combined access line; refused
@@ -18,7 +18,10 @@ only). Each measurement runs in its own process, so its peak RSS is its own:
 Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratios of the ingest to the bare
 scan and to the straightforward pipeline;
 with ``--stages``, also where the ingest's time went: the byte scan and each SQL statement over
-0.05 s. Never fails on time. The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
+0.05 s. With ``--repeat N``, the measurements are taken N times in turn (this shared host's speed
+swings by a third within minutes, and a slow spell then hits every pipeline alike) and their medians
+and ranges printed, with the range of the ingest's ratios within a round. Never fails on time.
+The generated file lives in /tmp and is deleted afterwards (unless ``--keep``).
 
 ``--formatter text`` writes the same records as logrus' text formatter prints them (the registry's
 default) and times the ingest alone: the bare scan and the straightforward pipeline read JSON.
@@ -33,6 +36,7 @@ import json
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -335,6 +339,40 @@ def _count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
 
 
+_NAMES = {"bare": "bare read_json scan", "straightforward": "straightforward", "ingest": "regwatch ingest"}
+
+
+def _print_round(res: Mapping[str, dict[str, Any]], lines: int, rows: int) -> None:
+    ing = res["ingest"]
+    for mode, r in res.items():
+        print(f"{_NAMES[mode]:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
+              f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
+    counts = (
+        f"{ing['rows']:,} request rows" + (f" of {rows:,} expected" if rows else "")
+        + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,}"
+    )  # fmt: skip
+    if "bare" in res:
+        print(f"ingest / bare scan  : {ing['secs'] / res['bare']['secs']:.1f}x  ({counts})")
+        print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
+    else:
+        print(f"text formatter      : {counts}")
+
+
+def _print_summary(rounds: list[dict[str, dict[str, Any]]], lines: int) -> None:
+    """Median and range of each pipeline over the rounds, and of the ingest's ratios within a round."""
+    print(f"over {len(rounds)} rounds (median, range):")
+    for mode in rounds[0]:
+        secs = [r[mode]["secs"] for r in rounds]
+        print(f"{_NAMES[mode]:20s}: {statistics.median(secs):7.2f}s  {lines / statistics.median(secs):12,.0f} lines/s  "
+              f"({lines / max(secs):,.0f}-{lines / min(secs):,.0f})  peak RSS {max(r[mode]['rss_mb'] for r in rounds):6.0f} MB")  # fmt: skip
+    for other in ("bare", "straightforward"):
+        if other in rounds[0]:
+            ratios = [r["ingest"]["secs"] / r[other]["secs"] for r in rounds]
+            print(
+                f"ingest / {other:14s}: {statistics.median(ratios):.1f}x  ({min(ratios):.1f}-{max(ratios):.1f}x)"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--size-mb", type=int, default=1024, help="least size of the generated log (MiB)")
@@ -347,6 +385,8 @@ def main() -> None:
                     help="logrus formatter of the generated log (text: the ingest alone is timed)")  # fmt: skip
     ap.add_argument("--nginx", action="store_true",
                     help="also time the ingest of the log's access lines alone, as an nginx combined log")  # fmt: skip
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of the measurements, taken in turn; above 1, also their medians")  # fmt: skip
     ap.add_argument("--child", choices=("bare", "straightforward", "ingest", "nginx"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -363,29 +403,17 @@ def main() -> None:
                   f"in {time.perf_counter() - t0:.0f}s")  # fmt: skip
         else:
             lines, rows = _count_lines(log), 0
-        res = {}
         modes = ("ingest",) if args.formatter == "text" else ("bare", "straightforward", "ingest")
-        for mode in modes:
-            res[mode] = _run_child(mode, log, args.threads, args.stages)
-        ing = res["ingest"]
-        names = {
-            "bare": "bare read_json scan",
-            "straightforward": "straightforward",
-            "ingest": "regwatch ingest",
-        }
-        for mode in modes:
-            r = res[mode]
-            print(f"{names[mode]:20s}: {r['secs']:7.2f}s  {lines / r['secs']:12,.0f} lines/s  cpu {r['cpu']:7.2f}s  "
-                  f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
-        counts = (
-            f"{ing['rows']:,} request rows" + (f" of {rows:,} expected" if rows else "")
-            + f"; accepted {ing['accepted']:,}, ignored {ing['ignored']:,}, rejected {ing['rejected']:,}"
-        )  # fmt: skip
-        if "bare" in res:
-            print(f"ingest / bare scan  : {ing['secs'] / res['bare']['secs']:.1f}x  ({counts})")
-            print(f"ingest / straightforward: {ing['secs'] / res['straightforward']['secs']:.1f}x")
-        else:
-            print(f"text formatter      : {counts}")
+        rounds: list[dict[str, dict[str, Any]]] = []
+        for n in range(args.repeat):  # round-robin: a slow spell of the host hits every pipeline alike
+            if args.repeat > 1:
+                print(f"round {n + 1} of {args.repeat}")
+            res = {mode: _run_child(mode, log, args.threads, args.stages) for mode in modes}
+            rounds.append(res)
+            _print_round(res, lines, rows)
+        if args.repeat > 1:
+            _print_summary(rounds, lines)
+        ing = rounds[-1]["ingest"]
         for secs, cpu, what in ing.get("stages", []):
             print(f"  {secs:6.2f}s  cpu {cpu:6.2f}s  {what}")
         if args.nginx:
