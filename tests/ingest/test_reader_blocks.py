@@ -2,12 +2,13 @@
 
 Small blocks make every edge frequent: lines longer than the buffer (it grows), a limit inside a
 line, a last line without LF (held back, or given one when ``final``), reads shorter than asked
-(a pipe).
+(a pipe). reader.scan_plain, which checks a file's blocks in place, agrees with a line-by-line check.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -81,3 +82,44 @@ def test_blocks_of_a_file_many_blocks_long(monkeypatch: pytest.MonkeyPatch) -> N
         out += bytes(view)
     assert bytes(out) == data
     assert len(seen) > 100 and sum(c or 0 for c in seen) == 20000
+
+
+_UNCLEAN = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.builds(lambda n, fill: fill * n, st.integers(0, 70), st.sampled_from([b"a", b" ", b"\t"])),
+            # clean, some over the (small) MAX_LINE
+            st.binary(max_size=8).map(lambda b: b.replace(b"\n", b"x")),  # control bytes, DEL, CR
+        ),
+        max_size=40,
+    ),
+    last_lf=st.booleans(),
+    block=st.integers(41, 200),
+    limit=st.one_of(st.none(), st.integers(0, 3000)),
+    step=st.one_of(st.none(), st.integers(1, 50)),
+)
+def test_scan_plain_counts_and_checks_every_complete_line(
+    lines: list[bytes], last_lf: bool, block: int, limit: int | None, step: int | None
+) -> None:
+    """Whole-block checks give the same answer as a line-by-line check."""
+    data = b"\n".join(lines) + (b"\n" if last_lf and lines else b"")
+    src = io.BytesIO(data) if step is None else io.BufferedReader(_Trickle(data, step), buffer_size=8)
+    got = data if limit is None else data[:limit]
+    end = got.rfind(b"\n") + 1
+    complete = got[:end].split(b"\n")[:-1]
+    max_line = 40
+    clean = all(len(line) <= max_line and not _UNCLEAN.search(line) for line in complete)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reader, "BLOCK", block)
+        mp.setattr(reader, "MAX_LINE", max_line)
+        nbytes, nlines, ok = reader.scan_plain(src, limit)
+    if len(got) - end > max_line:  # an unfinished last line too long already may count as unclean
+        assert ok == clean or not ok
+    else:
+        assert ok == clean
+    if ok:
+        assert (nbytes, nlines) == (end, len(complete))
