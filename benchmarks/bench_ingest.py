@@ -390,6 +390,8 @@ def main() -> None:
                     help="rounds of the measurements, taken in turn; above 1, also their medians")  # fmt: skip
     ap.add_argument("--child", choices=("bare", "straightforward", "ingest", "nginx"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.child:
         _child(args.child, args.log, args.threads, args.stages)
         return
