@@ -17,7 +17,7 @@ only). Each measurement runs in its own process, so its peak RSS is its own:
 
 Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratios of the ingest to the bare
 scan and to the straightforward pipeline;
-with ``--stages``, also where the ingest's time went: the byte scan and each SQL statement over
+with ``--stages``, also where the ingest's time went: the feed plan and each SQL statement over
 0.05 s. With ``--repeat N``, the measurements are taken N times in turn (this shared host's speed
 swings by a third within minutes, and a slow spell then hits every pipeline alike) and their medians
 and ranges printed, with the range of the ingest's ratios within a round. Never fails on time.
@@ -281,17 +281,19 @@ class _Timed:
 
 
 def _ingest(log: Path, threads: int, stages: bool, fmt: str = "distribution") -> dict[str, Any]:
-    from regwatch.ingest import IngestSpec, ingest, reader
+    from regwatch.ingest import IngestSpec, feed, ingest
     from regwatch.store import open_store
 
     db = log.with_suffix(".duckdb")
     times: list[tuple[float, float, str]] = []
-    scan = reader.scan_plain
+    plan = feed.Feed.plan
 
-    def timed_scan(*args: Any) -> Any:
+    def timed_plan(*args: Any) -> Any:
         t0, c0 = time.perf_counter(), time.process_time()
-        out = scan(*args)
-        times.append((time.perf_counter() - t0, time.process_time() - c0, "byte scan (Python, numpy)"))
+        out = plan(*args)
+        times.append(
+            (time.perf_counter() - t0, time.process_time() - c0, "feed plan: parts cut, lines counted ahead")
+        )
         return out
 
     try:
@@ -299,13 +301,13 @@ def _ingest(log: Path, threads: int, stages: bool, fmt: str = "distribution") ->
             store.execute(f"SET threads = {int(threads)}")
             if stages:
                 store.conn = _Timed(store.conn, times)  # type: ignore[assignment]
-                reader.scan_plain = timed_scan  # type: ignore[assignment]
+                feed.Feed.plan = timed_plan  # type: ignore[method-assign]
             t0, c0 = time.perf_counter(), time.process_time()
             (rep,) = ingest(store, [IngestSpec(path=str(log), format=fmt)])
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             rows = store.fetchall("SELECT count(*) FROM requests")[0][0]
     finally:
-        reader.scan_plain = scan  # type: ignore[assignment]
+        feed.Feed.plan = plan  # type: ignore[method-assign]
         for p in (db, Path(str(db) + ".wal")):
             p.unlink(missing_ok=True)
     return {"secs": secs, "cpu": cpu, "rss_mb": _rss_mb(), "rows": rows, "accepted": rep.accepted,

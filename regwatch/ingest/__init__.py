@@ -24,7 +24,7 @@ from typing import IO, Any, BinaryIO
 import duckdb
 
 from regwatch.errors import IngestError
-from regwatch.ingest import reader, state
+from regwatch.ingest import feed, reader, state
 from regwatch.ingest.detect import detect
 from regwatch.ingest.formats import sql_statements
 from regwatch.store import Store, transaction
@@ -232,6 +232,9 @@ def ingest_source(
             return rep
         fmt = _resolve_format(spec, sniff, source)
         rep.format = fmt
+        if not gz and feed.available() and _fed(store, spec, fmt, source, st, rep, fh, size, progress):
+            _finish(progress, source)
+            return rep
         stream.seek(st.offset)
         limit = None if gz else size - st.offset
         if progress is not None:
@@ -244,11 +247,6 @@ def ingest_source(
             _read(0, total)
             stream = _Tracked(stream, fh, base, total, _read)  # type: ignore[assignment]
         with tempfile.TemporaryDirectory(prefix="regwatch-ingest-") as tmp:
-            if not gz and st.offset == 0:
-                if _in_place(store, spec, fmt, source, st, rep, stream, limit, progress):
-                    _finish(progress, source)
-                    return rep
-                stream.seek(0)
             copy = os.path.join(tmp, "lines.txt")
             with open(copy, "wb") as dest:
                 chunk = reader.copy_clean(stream, dest, limit, first_line=st.lines + 1, final=gz)
@@ -260,36 +258,40 @@ def ingest_source(
     return rep
 
 
-def _in_place(
+def _fed(
     store: Store,
     spec: IngestSpec,
     fmt: str,
     source: str,
     st: state.FileState,
     rep: FileReport,
-    stream: BinaryIO,
-    limit: int | None,
+    fh: BinaryIO,
+    size: int,
     progress: Progress | None,
 ) -> bool:
-    """Ingest a plain file read from its start where it lies, when it is clean; False when it is not.
+    """Ingest the new complete lines of a plain file straight from it, when they are clean; False when not.
 
-    Nothing is copied: the bytes are checked block by block and DuckDB's CSV reader scans the file.
+    Nothing is copied: ``feed`` hands the bytes to DuckDB through pipes and checks them on the way.
     Not clean: a control byte, an over-long line, or invalid UTF-8, which DuckDB refuses as it scans
-    (the batch is then rolled back). The caller then copies the file clean, recording those lines.
+    (the batch is then rolled back). The caller then copies the range clean, recording those lines.
     """
-    nbytes, nlines, clean = reader.scan_plain(stream, limit)
-    if not clean:
-        return False
-    if nlines:
+    row = store.conn.execute("SELECT current_setting('threads')").fetchone()
+    piped = feed.Feed.plan(fh.fileno(), st.offset, size, int(row[0]) if row else 1)
+    if piped is None:  # no complete line yet
+        if rep.reset:
+            _save_state(store, spec, source, st, fmt)
+        return True
+    with piped:
         try:
-            _run_batch(store, spec, fmt, source, st, rep, reader.Chunk(nbytes=nbytes, lines=nlines), source,
-                       progress=progress)  # fmt: skip
+            _run_batch(
+                store, spec, fmt, source, st, rep, reader.Chunk(), source, progress=progress, fed=piped
+            )
+        except feed.Unclean:
+            return False
         except duckdb.InvalidInputException as exc:
             if "invalid unicode" not in str(exc).lower():
                 raise
             return False
-    elif rep.reset:
-        _save_state(store, spec, source, st, fmt)
     return True
 
 
@@ -354,22 +356,39 @@ def _tuned(conn: duckdb.DuckDBPyConnection, *, track: bool, settings: dict[str, 
 
 @contextlib.contextmanager
 def _parse_progress(
-    conn: duckdb.DuckDBPyConnection, source: str, progress: Progress | None
+    conn: duckdb.DuckDBPyConnection, source: str, progress: Progress | None, fed: feed.Feed | None = None
 ) -> Iterator[None]:
-    """Report DuckDB's progress through the running statement every 0.1 s while the batch parses."""
+    """Report progress every 0.1 s while the batch parses: the bytes ``fed`` to DuckDB while it is
+    fed, then DuckDB's progress through the running statement."""
     if progress is None:
         yield
         return
     stop = threading.Event()
+    reading = fed is not None
+    if fed is not None:
+        progress(source, "read", 0, fed.nbytes)
+
+    def read_done() -> None:
+        nonlocal reading
+        if reading and fed is not None:
+            reading = False
+            progress(source, "read", fed.nbytes, fed.nbytes)
+            progress(source, "parse", 0, 1000)
 
     def poll() -> None:
         while not stop.wait(0.1):
+            if reading and fed is not None:
+                if fed.feeding:
+                    progress(source, "read", fed.fed, fed.nbytes)
+                    continue
+                read_done()
             with contextlib.suppress(duckdb.Error, RuntimeError):
                 pct = conn.query_progress()
                 if pct >= 0:
                     progress(source, "parse", min(int(pct * 10), 1000), 1000)
 
-    progress(source, "parse", 0, 1000)
+    if not reading:
+        progress(source, "parse", 0, 1000)
     t = threading.Thread(target=poll, name="regwatch-ingest-progress", daemon=True)
     t.start()
     try:
@@ -377,6 +396,7 @@ def _parse_progress(
     finally:
         stop.set()
         t.join()
+        read_done()
         progress(source, "parse", 1000, 1000)
 
 
@@ -412,20 +432,30 @@ def _run_batch(
     path: str,
     *,
     progress: Progress | None = None,
+    fed: feed.Feed | None = None,
 ) -> None:
-    """Parse one batch and commit its rows, rejects and the file's new state together."""
+    """Parse one batch and commit its rows, rejects and the file's new state together.
+
+    The lines are those of the clean line file ``path`` (``chunk`` tells how many), or, with ``fed``,
+    those it feeds (``chunk`` is then what it fed, known once the parse has read them).
+    """
     conn = store.conn
     module = importlib.import_module(f"regwatch.ingest.formats.{fmt}")
     base = st.lines if st is not None else 0
     with _tuned(conn, track=progress is not None, settings=getattr(module, "SETTINGS", {})):
         _load_macros(conn)
         with transaction(conn, temp_tables=_TEMP_TABLES, temp_views=_TEMP_VIEWS):
-            reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))
-            with _parse_progress(conn, source, progress):
+            if fed is None:
+                reader.create_raw_view(conn, path, first_line=int(base) + 1, lines=int(chunk.lines))
+            else:
+                fed.create_view(conn, first_line=int(base) + 1)
+            with _parse_progress(conn, source, progress, fed):
                 carry = module.run(
                     conn, registry=spec.registry, region=spec.region, source=source,
                     carry=st.carry if st is not None else None, options={"log_format": spec.log_format},
                 )  # fmt: skip
+                if fed is not None:
+                    chunk = fed.finish()
                 conn.execute(f"INSERT INTO {module.TARGET} SELECT * FROM rw_rows")
             accepted = _count(conn, "SELECT count(*) FROM rw_rows")
             _insert_pre_rejects(conn, chunk.rejects)

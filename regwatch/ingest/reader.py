@@ -4,8 +4,8 @@ DuckDB parses the lines; this module only moves and checks bytes. It reads a blo
 a time into one reused buffer and checks the whole block with C-level bytes operations: line ends,
 control bytes, UTF-8 and line lengths. The few lines DuckDB must not see (invalid UTF-8, control
 bytes, over 64 KiB) are recorded as rejects and replaced by a marker line, so line numbers stay
-exact. A clean plain file is not copied at all: ``scan_plain`` checks it (leaving UTF-8 to DuckDB's
-CSV reader) and ``create_raw_view`` lets DuckDB scan it in place, in parts side by side.
+exact. A clean plain file is not copied at all: ``feed`` hands its bytes to DuckDB through pipes,
+checking them with ``iter_blocks`` on the way (leaving UTF-8 to DuckDB's CSV reader).
 """
 
 from __future__ import annotations
@@ -30,16 +30,21 @@ _PIECE = 4096  # the UTF-8 check decodes only the lines around pieces of this si
 # bytes that never occur in a text log line (tab is allowed; a CR right before LF is stripped)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
-# One part of the raw lines of a clean line file: `count` lines after the first `skip`, numbered from
-# `first`. read_csv with a delimiter, quote and escape that never occur gives one VARCHAR per line
-# (empty lines included). WITH ORDINALITY numbers rows in file order, which keeps a scan on one
-# thread: a big batch is cut into parts (one per DuckDB thread) that are scanned side by side.
-_PART = """SELECT * FROM (
-    SELECT CAST({first} + ordinality AS BIGINT) AS line, raw
-    FROM read_csv({path}, columns = {{'raw': 'VARCHAR'}}, delim = '\\x01', quote = '', escape = '',
+# The raw lines of a clean line file (or pipe): read_csv with a delimiter, quote and escape that never
+# occur gives one VARCHAR per line (empty lines included). WITH ORDINALITY numbers rows in file order,
+# which keeps a scan on one thread: a big batch is cut into parts (one per DuckDB thread) that are
+# scanned side by side (part_select).
+_SCAN = """read_csv({path}, columns = {{'raw': 'VARCHAR'}}, delim = '\\x01', quote = '', escape = '',
                   header = false, auto_detect = false, new_line = '\\n', strict_mode = false,
-                  max_line_size = 1048576, skip = {skip}) WITH ORDINALITY
-    LIMIT {count})"""
+                  max_line_size = 1048576, skip = {skip})"""
+
+
+def part_select(path: str, *, first: int, skip: int = 0, count: int | None = None) -> str:
+    """SQL for the lines of ``path`` after the first ``skip`` (``count`` of them, or all), numbered
+    from ``first`` + 1, as ``(line, raw)``."""
+    scan = _SCAN.format(path="'" + path.replace("'", "''") + "'", skip=int(skip))
+    select = f"SELECT CAST({int(first)} + ordinality AS BIGINT) AS line, raw FROM {scan} WITH ORDINALITY"
+    return select if count is None else f"SELECT * FROM ({select} LIMIT {int(count)})"
 
 
 @dataclass
@@ -69,10 +74,9 @@ def create_raw_view(conn: duckdb.DuckDBPyConnection, path: str, *, first_line: i
     """
     row = conn.execute("SELECT current_setting('threads')").fetchone()
     parts = max(1, min(int(row[0]) if row else 1, lines // PART_MIN_LINES))
-    quoted = "'" + path.replace("'", "''") + "'"
     bounds = [lines * i // parts for i in range(parts + 1)]
     selects = [
-        _PART.format(first=int(first_line) - 1 + a, path=quoted, skip=int(a), count=int(b - a))
+        part_select(path, first=int(first_line) - 1 + a, skip=a, count=b - a)
         for a, b in zip(bounds, bounds[1:], strict=False)
     ]
     conn.execute("CREATE OR REPLACE TEMP VIEW rw_raw AS\n" + "\nUNION ALL\n".join(selects))
@@ -194,22 +198,33 @@ def _fill(src: BinaryIO, buf: bytearray, start: int, want: int) -> int:
 
 
 def iter_blocks(
-    src: BinaryIO, limit: int | None, *, final: bool, utf8: bool = True
+    src: BinaryIO,
+    limit: int | None,
+    *,
+    final: bool,
+    utf8: bool = True,
+    block: int | None = None,
+    threaded: bool = True,
 ) -> Iterator[tuple[memoryview, int | None]]:
     """Yield ``(block, lines)`` for consecutive blocks of whole lines of ``src`` (at most ``limit`` bytes).
 
     ``lines`` is the block's line count, or None when some line of it needs a look (control byte,
-    not UTF-8, too long). A block is a view of a reused buffer: valid until the next one is asked
-    for. A last line without LF is held back unless ``final`` (stdin, gzip), where it gets one.
+    not UTF-8, too long). A block is a view of a reused buffer of ``block`` bytes (BLOCK; more for a
+    longer line): valid until the next one is asked for. A last line without LF is held back unless
+    ``final`` (stdin, gzip), where it gets one. ``threaded``: a second thread shares the checks.
     """
+    size = BLOCK if block is None else block
+    if not threaded:
+        yield from _blocks(src, limit, final=final, pool=None, utf8=utf8, size=size)
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regwatch-scan") as pool:
-        yield from _blocks(src, limit, final=final, pool=pool, utf8=utf8)
+        yield from _blocks(src, limit, final=final, pool=pool, utf8=utf8, size=size)
 
 
 def _blocks(
-    src: BinaryIO, limit: int | None, *, final: bool, pool: ThreadPoolExecutor, utf8: bool
+    src: BinaryIO, limit: int | None, *, final: bool, pool: ThreadPoolExecutor | None, utf8: bool, size: int
 ) -> Iterator[tuple[memoryview, int | None]]:
-    buf = bytearray(BLOCK if limit is None else max(1, min(BLOCK, limit)))
+    buf = bytearray(size if limit is None else max(1, min(size, limit)))
     scratch = (np.empty(len(buf), dtype=np.bool_), np.empty(len(buf), dtype=np.bool_))
     have = 0  # bytes of an unfinished line at the start of buf
     remaining = limit
@@ -266,21 +281,3 @@ def copy_clean(src: BinaryIO, dest: BinaryIO, limit: int | None, *, first_line: 
             dest.write(block)
             chunk.lines += counted
     return chunk
-
-
-def scan_plain(src: BinaryIO, limit: int | None) -> tuple[int, int, bool]:
-    """Scan a plain file range, to be read in place: (bytes of complete lines, lines, clean?).
-
-    Clean here means no control byte but TAB, no DEL and no line over MAX_LINE. UTF-8 is not checked:
-    DuckDB's CSV reader checks it as it scans the file (it refuses what Python's strict decoder refuses:
-    tests/ingest/test_reader_utf8.py), and the caller then takes the copy_clean path, which
-    finds the lines to reject. (Reading, not mapping: a file truncated under a mapping kills the
-    process with SIGBUS, and logrotate's copytruncate does just that.)
-    """
-    nbytes = total = 0
-    for block, lines in iter_blocks(src, limit, final=False, utf8=False):
-        if lines is None:
-            return nbytes, total, False
-        nbytes += len(block)
-        total += lines
-    return nbytes, total, True

@@ -6,6 +6,7 @@ Crash safety, follow and the progress bar have files of their own.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 from datetime import datetime
@@ -21,10 +22,10 @@ from nginx_proxy import JSON_FORMAT, LOG_FORMAT
 
 from regwatch.cli import cli
 from regwatch.errors import IngestError
-from regwatch.ingest import IngestSpec, ingest
+from regwatch.ingest import IngestSpec, feed, ingest
 from regwatch.ingest.formats import sql_statements
 from regwatch.ingest.notifications import store_envelope
-from regwatch.store import Store
+from regwatch.store import Store, open_store
 
 ACCESS = '10.0.0.{i} - - [27/Nov/2026:21:52:20 +0100] "GET /v2/a/b/manifests/v{i} HTTP/1.1" 200 {i} "" "ua"\n'
 
@@ -226,6 +227,17 @@ def test_glob_expands_sorted_and_empty_glob_is_an_error(store: Store, tmp_path: 
     assert none.error == f"{tmp_path / 'zz*.log'}: no file matches"
 
 
+def test_a_path_with_glob_characters_is_read_as_it_is(store: Store, tmp_path: Path) -> None:
+    """The file is handed to DuckDB as a pipe (or a clean copy), never by its own name, which DuckDB's
+    reader would take for a pattern."""
+    (tmp_path / "reg1.log").write_text(ACCESS.format(i=9))  # what reg[1].log would match as a pattern
+    log = tmp_path / "reg[1]*.log"
+    log.write_text(ACCESS.format(i=1) + ACCESS.format(i=2))
+    (rep,) = ingest(store, [IngestSpec(path=glob.escape(str(log)))])
+    assert (rep.source, rep.accepted, rep.error) == (str(log), 2, None)
+    assert _rows(store, "SELECT list(client_ip ORDER BY line) FROM requests") == [(["10.0.0.1", "10.0.0.2"],)]
+
+
 # -- bad input -----------------------------------------------------------------------------------------
 
 
@@ -329,6 +341,28 @@ def test_merge_across_batches(store: Store, tmp_path: Path, samples: Path) -> No
     assert _rows(store, "SELECT count(*), count(duration_s), count(DISTINCT request_id) FROM requests") == [
         (28, 21, 28)
     ]
+
+
+def test_fed_in_parts_and_copied_give_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    samples: Path) -> None:  # fmt: skip
+    """A plain file is fed to DuckDB from where it lies, in parts side by side (from its start, and a grown
+    file from its offset); the clean copy reads the same lines: both give exactly the same rows."""
+    lines = (samples / "distribution-json.log").read_bytes().splitlines(keepends=True)
+    monkeypatch.setattr(feed, "PART_MIN_BYTES", 1024)  # so that a batch is cut into three parts
+    results = []
+    for fed in (True, False):
+        monkeypatch.setattr(feed, "available", lambda fed=fed: fed)
+        log = tmp_path / f"{fed}.log"
+        with open_store(str(tmp_path / f"{fed}.duckdb")) as st:
+            st.execute("SET threads = 3")
+            for cut in (33, 57, len(lines)):  # the growth cuts requests apart too
+                log.write_bytes(b"".join(lines[:cut]))
+                ingest(st, [IngestSpec(path=str(log))])
+            results.append(st.fetchall(
+                "SELECT * EXCLUDE (source) FROM requests ORDER BY line"
+            ))  # fmt: skip
+    assert len(results[0]) == 28
+    assert results[0] == results[1]
 
 
 # -- time zones ----------------------------------------------------------------------------------------

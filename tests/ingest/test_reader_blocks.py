@@ -2,13 +2,12 @@
 
 Small blocks make every edge frequent: lines longer than the buffer (it grows), a limit inside a
 line, a last line without LF (held back, or given one when ``final``), reads shorter than asked
-(a pipe). reader.scan_plain, which checks a file's blocks in place, agrees with a line-by-line check.
+(a pipe). The checks of a block (``threaded`` or not) are those of the feed: tests/ingest/test_feed.py.
 """
 
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from hypothesis import given, settings
@@ -82,41 +81,3 @@ def test_blocks_of_a_file_many_blocks_long(monkeypatch: pytest.MonkeyPatch) -> N
         out += bytes(view)
     assert bytes(out) == data
     assert len(seen) > 100 and sum(c or 0 for c in seen) == 20000
-
-
-_UNCLEAN = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@settings(deadline=None, max_examples=300)
-@given(
-    lines=st.lists(
-        st.one_of(
-            # clean, some over the (small) MAX_LINE
-            st.builds(lambda n, fill: fill * n, st.integers(0, 70), st.sampled_from([b"a", b" ", b"\t"])),
-            st.binary(max_size=8).map(lambda b: b.replace(b"\n", b"x")),  # control bytes, DEL, CR
-        ),
-        max_size=40,
-    ),
-    last_lf=st.booleans(),
-    block=st.integers(41, 200),
-    limit=st.one_of(st.none(), st.integers(0, 3000)),
-    step=st.one_of(st.none(), st.integers(1, 50)),
-)
-def test_scan_plain_counts_and_checks_every_complete_line(
-    lines: list[bytes], last_lf: bool, block: int, limit: int | None, step: int | None
-) -> None:
-    """Whole-block checks give the same answer as a line-by-line check."""
-    data = b"\n".join(lines) + (b"\n" if last_lf and lines else b"")
-    src = io.BytesIO(data) if step is None else io.BufferedReader(_Trickle(data, step), buffer_size=8)
-    got = data if limit is None else data[:limit]
-    end = got.rfind(b"\n") + 1
-    complete = got[:end].split(b"\n")[:-1]
-    max_line = 40
-    clean = all(len(line) <= max_line and not _UNCLEAN.search(line) for line in complete)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(reader, "BLOCK", block)
-        mp.setattr(reader, "MAX_LINE", max_line)
-        nbytes, nlines, ok = reader.scan_plain(src, limit)
-    assert ok == clean  # an unfinished last line is neither counted nor checked: it waits for its LF
-    if ok:
-        assert (nbytes, nlines) == (end, len(complete))

@@ -1,5 +1,8 @@
 """Log formats: each turns the lines in the temp view ``rw_raw(line, raw)`` into normalised rows in SQL.
 
+``rw_raw`` may be a stream (``feed``: pipes filled as DuckDB reads them): exactly one statement of a
+format reads it, to its end.
+
 A format module exposes ``TARGET`` ("requests" or "audit_events") and
 ``run(conn, *, registry, region, source, carry, options) -> str | None`` which leaves its rows in
 ``rw_rows`` (a temp table or view: the columns of the target table, in order) and its rejects in the
