@@ -12,7 +12,7 @@ only). Each measurement runs in its own process, so its peak RSS is its own:
 - straightforward pipeline: the one issue 4 measures against: ``read_json`` for the completion
   records, one ``regexp_extract`` for the access lines, each written to a table of a fresh DuckDB
   file; no line numbers, byte checks, pairing, dedupe, routes or rejects;
-- ingest: ``regwatch.ingest.ingest`` into a fresh store file: pre-scan, parse, merge, dedupe,
+- ingest: ``regwatch.ingest.ingest`` into a fresh store file: feed (line count ahead, byte checks), parse, merge, dedupe,
   insert, state, commit.
 
 Prints seconds, lines/s (wall clock) and CPU seconds, peak RSS and the ratios of the ingest to the bare
