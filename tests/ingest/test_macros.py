@@ -264,3 +264,45 @@ def test_completion_of_malformed_json_is_an_error(conn: duckdb.DuckDBPyConnectio
 )
 def test_strip_port(conn: duckdb.DuckDBPyConnection, addr: str | None, want: str | None) -> None:
     assert conn.execute("SELECT rw_strip_port(CAST(? AS VARCHAR))", [addr]).fetchone() == (want,)
+
+
+def _record_kind(raw: str, msg: str) -> str:
+    """What rw_record_kind must give, the plain way."""
+    if msg + "response completed" in raw:
+        return "done"
+    return "authfail" if msg + "error authorizing context" in raw else "other"
+
+
+# Pieces of records that make the prefilter and the exact needles disagree: the messages with the
+# wrong key, quote or spacing, keys that end in "msg", both messages in one record, a cut message.
+RECORD_PIECES = [
+    '{"level":"info",', '"msg":"response completed"', '"msg":"response completed with error"',
+    '"msg":"error authorizing context: authorization token required"', '"errmsg":"response completed"',
+    '"msg": "response completed"', '"msg":"authorized request"', '"msg":"error authorizing"',
+    ' completed', ' authorizing', 'msg="response completed"', ' msg="response completed"',
+    ' msg="error authorizing context"', 'time="2026-11-02T00:00:00Z" level=warning', '"msg":"response',
+    '\\"msg\\":\\"response completed\\"', '"msg":"', 'response completed', "}", " ",
+]  # fmt: skip
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(st.sampled_from(RECORD_PIECES), max_size=6), st.sampled_from(['"msg":"', ' msg="']))
+def test_record_kind_is_the_plain_substring_rule(pieces: list[str], msg: str) -> None:
+    raw = "".join(pieces)
+    got = _conn().execute("SELECT rw_record_kind(?, ?)", [raw, msg]).fetchone()
+    assert got == (_record_kind(raw, msg),), raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "msg", "want"),
+    [
+        ('{"level":"info","msg":"response completed","time":"x"}', '"msg":"', "done"),
+        ('{"level":"warning","msg":"error authorizing context: authorization token required"}', '"msg":"', "authfail"),
+        ('{"errmsg":"response completed","msg":"authorized request"}', '"msg":"', "other"),
+        ('{"msg":"error authorizing context","x":"response completed"}', '"msg":"', "authfail"),
+        ('time="x" level=info msg="response completed" a=b', ' msg="', "done"),
+        ('time="x" level=info msg="authorized request"', ' msg="', "other"),
+    ],
+)  # fmt: skip
+def test_record_kind(raw: str, msg: str, want: str) -> None:
+    assert _conn().execute("SELECT rw_record_kind(?, ?)", [raw, msg]).fetchone() == (want,)
