@@ -140,10 +140,11 @@ CREATE OR REPLACE TEMP MACRO rw_completion_of(v) AS CASE WHEN v IS NOT NULL THEN
 -- Any other record is cut into its tokens with one regex (a few times slower).
 CREATE OR REPLACE TEMP MACRO rw_logfmt_plain(line) AS regexp_full_match(line,
     '[^ ="\\\x00-\x1f]+=(?:"[^"\\\x00-\x1f]*"|[^ "=\\\x00-\x1f]*)(?: [^ ="\\\x00-\x1f]+=(?:"[^"\\\x00-\x1f]*"|[^ "=\\\x00-\x1f]*))*');
-CREATE OR REPLACE TEMP MACRO rw_logfmt_json(line) AS replace(replace(
+-- (An empty value becomes "" in that object, and NULL once extracted: a replace over the whole object
+-- would cost a quarter of the rewrite.)
+CREATE OR REPLACE TEMP MACRO rw_logfmt_json(line) AS
     '{"' || array_to_string(list_transform(string_split(line, '"'), lambda s, i: CASE WHEN i % 2 = 0 THEN s
-                                           ELSE replace(replace(s, ' ', '","'), '=', '":"') END), '') || '"}',
-    '":"",', '":null,'), '":""}', '":null}');
+                                           ELSE replace(replace(s, ' ', '","'), '=', '":"') END), '') || '"}';
 CREATE OR REPLACE TEMP MACRO rw_logfmt_value(token, key_length) AS CASE
     WHEN token IS NULL OR length(token) = key_length + 1 THEN NULL
     WHEN NOT starts_with(substr(token, key_length + 2), '"') THEN substr(token, key_length + 2)
@@ -156,6 +157,6 @@ CREATE OR REPLACE TEMP MACRO rw_logfmt_tokens(line, paths) AS list_transform(
     lambda tok: list_transform([list_transform(tok, lambda t: split_part(t, '=', 1))],
         lambda keys: list_transform(paths, lambda p: rw_logfmt_value(tok[list_position(keys, p[4:-2])], length(p) - 4)))[1])[1];
 CREATE OR REPLACE TEMP MACRO rw_logfmt_fields(line, paths) AS CASE
-    WHEN rw_logfmt_plain(line) THEN json_extract_string(rw_logfmt_json(line), paths)
+    WHEN rw_logfmt_plain(line) THEN list_transform(json_extract_string(rw_logfmt_json(line), paths), lambda v: nullif(v, ''))
     ELSE rw_logfmt_tokens(line, paths)
 END;
