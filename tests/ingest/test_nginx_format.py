@@ -92,3 +92,45 @@ def test_strict_pattern_of_combined() -> None:
         == r'^((\S+)\ \-\ ([^\ ]*)\ \[([^\]]+)\]\ "([^"]*)"\ (\d{3})\ (\d+|-)\ "([^"]*)"\ "([^"]*)")$'
     )
     assert fmt.pattern == r'^((\S+)\ \-\ (.*?)\ \[([^\]]+)\]\ "(.*?)"\ (\d{3})\ (\d+|-)\ "(.*?)"\ "(.*?)")$'
+
+
+@pytest.mark.parametrize("log_format", FORMATS)
+def test_fast_cut_gives_the_strict_then_general_groups(log_format: str) -> None:
+    # match_sql cuts the lines fmt.check matches with string functions: it must give what the macros do
+    fmt = nginx.compile_format(log_format)
+    conn = _conn(fmt)
+    lines = _lines(log_format, random.Random(log_format + "cut"), 4000)
+    conn.execute(
+        "CREATE TEMP TABLE rw_raw AS SELECT CAST(i AS BIGINT) AS line, lines[i] AS raw "
+        "FROM (SELECT ? AS lines), range(1, len(lines) + 1) t(i)",
+        [[*lines, "", "#regwatch-rejected#"]],
+    )
+    row = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE m IS DISTINCT FROM rw_nginx_retry(raw, rw_nginx_match(raw))), "
+        "any_value(raw) FILTER (WHERE m IS DISTINCT FROM rw_nginx_retry(raw, rw_nginx_match(raw))), "
+        f"count(*) FILTER (WHERE regexp_matches(raw, {nginx._literal(fmt.check or '^$')})) "
+        f"FROM ({nginx.match_sql(fmt)})"
+    ).fetchone()
+    assert row is not None
+    total, differ, example, cut = row
+    assert (total, differ, example) == (len(lines), 0, None)
+    if log_format in ('$remote_addr:$status "$request"', "$host$request_uri $status"):
+        assert fmt.check is None
+    else:  # most lines take the fast cut
+        assert fmt.check is not None
+        assert len(lines) // 2 < cut < len(lines)
+
+
+@pytest.mark.parametrize(
+    ("log_format", "cuttable"),
+    [
+        ("${status}1 $request", False),  # a digit after the status: it may be in the value
+        ("$body_bytes_sent-$request", False),  # "-" is a value of body_bytes_sent
+        ("$request_time.$status", False),
+        ("$request_time $status", True),
+        ("$time_local] $status", True),
+        ('$remote_addr "$request" $status', True),
+    ],
+)
+def test_fast_cut_only_where_the_value_cannot_hold_the_literal(log_format: str, cuttable: bool) -> None:
+    assert (nginx.compile_format(log_format).check is not None) is cuttable

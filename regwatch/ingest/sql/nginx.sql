@@ -2,8 +2,9 @@
 -- rw_nginx_match(raw), rw_nginx_retry(raw, m) and rw_nginx_pick(m) built from the log_format
 -- (formats/nginx.py). Named parameters: registry, region, source. Output temp tables: rw_rows, rw_rejects.
 
--- 1. every line matched and its fields picked (the strict regex first, in one pass; the general one
---    for the lines it does not match), its time and request line cut; the raw text is kept only for
+-- 1. every line matched and its fields picked (the match marker below is replaced by formats/nginx.py's match_sql:
+--    the lines cut at the format's literals, or matched with the strict regex, in one pass; the general
+--    one for the lines neither takes), its time and request line cut; the raw text is kept only for
 --    the lines rejected
 CREATE OR REPLACE TEMP TABLE rw_q AS
 SELECT line, f, ts, rq, reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
@@ -15,12 +16,9 @@ FROM (
         coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
                  make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
         regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
-    -- each macro gets a column: they repeat their argument, inside CASE branches that share nothing
+    -- rw_nginx_pick gets a column: a macro repeats its argument, inside CASE branches that share nothing
     FROM (SELECT line, raw, rw_nginx_pick(m) AS f
-          FROM (SELECT line, raw, rw_nginx_retry(raw, m) AS m
-                FROM (SELECT line, raw, rw_nginx_match(raw) AS m
-                      FROM rw_raw
-                      WHERE raw IS NOT NULL AND raw <> '' AND raw <> '#regwatch-rejected#')))));
+          FROM (/*match*/))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
 SELECT line, reject AS reason, reject_raw AS raw FROM rw_q WHERE reject IS NOT NULL;
