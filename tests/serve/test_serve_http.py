@@ -141,9 +141,12 @@ def test_log_counters_are_capped_and_the_folds_counted(make_exporter: Make) -> N
     ex = make_exporter(
         BASE_CONFIG.replace("serve: {", "serve: {max_series_per_metric: 10, "), standins=standins
     )
+    # the cap counts its folds while the job computes the families, which are published once it ends:
+    # wait for both
     wait_until(
-        lambda: ex.value("regwatch_series_capped_total", metric=catalog.LOG_REPO_FAILURES.name) == 41.0,
-        timeout=10, what="series capped",
+        lambda: ex.value("regwatch_series_capped_total", metric=catalog.LOG_REPO_FAILURES.name) == 41.0
+        and any(k[0] == "regwatch_log_repository_failures_total" for k in ex.samples()),
+        timeout=10, what="series capped and published",
     )  # fmt: skip
     s = ex.samples()
     series = {k[1]: v for k, v in s.items() if k[0] == "regwatch_log_repository_failures_total"}
