@@ -3,9 +3,10 @@
 A plain format becomes an anchored regular expression with a group per variable, in two forms: a
 strict one that RE2 extracts in one pass, tried first, and the general one for the lines the strict one
 does not match. Where every value stops at the literal after it, a line the strict one matches (a DFA
-test, without groups) is cut with string functions instead (``match_sql``). An ``escape=json`` format (a JSON object template) becomes a list of JSON keys. Either
-way the per-batch macros ``rw_nginx_match(raw)``, ``rw_nginx_retry(raw, m)`` and ``rw_nginx_pick(m)``
-give every supported variable and ``sql/nginx.sql`` turns them into request rows.
+test, without groups) is cut with string functions instead (``match_sql``). An ``escape=json`` format
+(a JSON object template) becomes a list of JSON keys. Either way the per-batch macros
+``rw_nginx_match(raw)``, ``rw_nginx_retry(raw, m)`` and ``rw_nginx_pick(m)`` give every supported
+variable and ``sql/nginx.sql`` turns them into request rows.
 """
 
 from __future__ import annotations
