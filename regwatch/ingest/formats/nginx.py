@@ -176,7 +176,7 @@ def match_sql(fmt: CompiledFormat) -> str:
     go through the macros.
     """
     sql = f"SELECT line, raw FROM rw_raw WHERE raw IS NOT NULL AND raw <> '' AND raw <> {_literal(_MARKER)}"
-    if fmt.json or fmt.check is None:
+    if fmt.check is None:  # a JSON format, or one that cannot be cut at its literals
         sql = f"SELECT line, raw, rw_nginx_match(raw) AS m FROM ({sql})"
     else:
         lead, *after = fmt.literals

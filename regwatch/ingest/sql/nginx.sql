@@ -2,10 +2,10 @@
 -- rw_nginx_match(raw), rw_nginx_retry(raw, m) and rw_nginx_pick(m) built from the log_format
 -- (formats/nginx.py). Named parameters: registry, region, source. Output temp tables: rw_rows, rw_rejects.
 
--- 1. every line matched and its fields picked (the match marker below is replaced by formats/nginx.py's match_sql:
---    the lines cut at the format's literals, or matched with the strict regex, in one pass; the general
---    one for the lines neither takes), its time and request line cut; the raw text is kept only for
---    the lines rejected
+-- 1. every line matched and its fields picked (formats/nginx.py puts its match_sql at the match marker
+--    below: the lines cut at the format's literals, or matched with the strict regex in one pass; the
+--    general one for the lines neither takes), its time and request line cut; the raw text is kept only
+--    for the lines rejected
 CREATE OR REPLACE TEMP TABLE rw_q AS
 SELECT line, f, ts, rq, reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
 FROM (SELECT *,
