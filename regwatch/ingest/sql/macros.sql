@@ -7,17 +7,23 @@
 -- gives ('' in each part of a path it does not match; NULL parts for a NULL path), at about half the
 -- cost: capture groups make RE2 run its slow matchers, while the same regex without them (rw_v2_head:
 -- the path up to its endpoint kind and the slash after it) needs its DFA alone; string functions then
--- cut the head apart. No CASE: DuckDB computes the repeated rw_v2_head(path) once per row, but not
--- inside CASE branches ('rest' skips past the whole path when there is no head instead).
+-- cut the head apart. rw_v2_head(path) is never inside a CASE branch: DuckDB computes the repeated
+-- expression once per row, but not there ('rest' skips past the whole path when there is no head
+-- instead; rw_v2_kind's CASE holds it in its conditions only).
 -- tests/ingest/test_macros.py compares the two on generated paths.
 CREATE OR REPLACE TEMP MACRO rw_v2_head(path) AS
     regexp_extract(path, '^/v2/.+?/(?:manifests|blobs/uploads|blobs|tags|referrers)(?:/|$)', 0);
-CREATE OR REPLACE TEMP MACRO rw_v2_kind(h) AS  -- h: the head without its last slash
-    CASE WHEN ends_with(h, '/blobs/uploads') THEN 'blobs/uploads' ELSE split_part(h, '/', -1) END;
+CREATE OR REPLACE TEMP MACRO rw_v2_trim(h) AS  -- the head without its last slash (rtrim costs twice this)
+    substr(h, 1, length(h) - CAST(ends_with(h, '/') AS INTEGER));
+CREATE OR REPLACE TEMP MACRO rw_v2_kind(t) AS CASE  -- t: the head without its last slash; ends_with is cheap
+    WHEN ends_with(t, '/manifests') THEN 'manifests' WHEN ends_with(t, '/uploads') THEN 'blobs/uploads'
+    WHEN ends_with(t, '/blobs') THEN 'blobs' WHEN ends_with(t, '/tags') THEN 'tags'
+    WHEN ends_with(t, '/referrers') THEN 'referrers' WHEN t = '' THEN ''
+END;
 CREATE OR REPLACE TEMP MACRO rw_v2_parts(path) AS {
     'repo': substr(rw_v2_head(path), 5,
-                   length(rtrim(rw_v2_head(path), '/')) - 5 - length(rw_v2_kind(rtrim(rw_v2_head(path), '/')))),
-    'kind': rw_v2_kind(rtrim(rw_v2_head(path), '/')),
+                   length(rw_v2_trim(rw_v2_head(path))) - 5 - length(rw_v2_kind(rw_v2_trim(rw_v2_head(path))))),
+    'kind': rw_v2_kind(rw_v2_trim(rw_v2_head(path))),
     'rest': substr(path, length(rw_v2_head(path)) + 1 + CAST(rw_v2_head(path) = '' AS INTEGER) * length(path))
 };
 
@@ -28,12 +34,13 @@ CREATE OR REPLACE TEMP MACRO rw_is_digest(s) AS regexp_full_match(coalesce(s, ''
 CREATE OR REPLACE TEMP MACRO rw_route_of(path, p) AS CASE
     WHEN path IN ('/v2', '/v2/') THEN 'ping'
     WHEN path = '/v2/_catalog' THEN 'catalog'
-    WHEN regexp_full_match(path, '/(?:v2/)?(?:token|auth|oauth2/token|service/token|jwt/auth)/?') THEN 'token'
     WHEN p.kind = 'manifests' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'manifest'
     WHEN p.kind = 'blobs' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'blob'
     WHEN p.kind = 'blobs/uploads' THEN 'blob_upload'
     WHEN p.kind = 'tags' AND p.rest = 'list' THEN 'tags'
     WHEN p.kind = 'referrers' AND p.rest <> '' AND NOT contains(p.rest, '/') THEN 'referrers'
+    -- after the API kinds, which no token path has (so this regex runs on few rows)
+    WHEN regexp_full_match(path, '/(?:v2/)?(?:token|auth|oauth2/token|service/token|jwt/auth)/?') THEN 'token'
     ELSE 'other'
 END;
 
