@@ -207,6 +207,7 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
         index = {v: i + 1 for i, v in reversed(list(enumerate(fmt.variables)))}
         pick = {v: f"m[{index[v]}]" for v in SUPPORTED if v in index}
         retry, pick_sql = "m", f"CASE WHEN m IS NOT NULL THEN {_struct(pick)} END"
+        ok = "m IS NOT NULL"
     else:
         assert fmt.pattern is not None
         names = ["g_all"] + [f"g{i}" for i in range(len(fmt.variables))]
@@ -225,10 +226,13 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
             f"CASE WHEN m.g_all = '' THEN NULL WHEN contains(m.g_all, '\\x22') THEN {_struct(decoded)} "
             f"ELSE {_struct(pick)} END"
         )
+        ok = "m.g_all IS DISTINCT FROM ''"
     return [
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS {pick_sql}",
+        # whether rw_nginx_pick(m) is not NULL: a test of the struct itself costs far more
+        f"CREATE OR REPLACE TEMP MACRO rw_nginx_ok(m) AS {ok}",
     ]
 
 

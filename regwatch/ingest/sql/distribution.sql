@@ -77,15 +77,15 @@ WITH k AS (
             ['ip', 'user', 'ts', 'method', 'uri', 'status', 'bytes', 'ua']) END AS x
     FROM s
 ), p AS (
-    -- the fields of a request line, whatever its kind (NULL for other lines)
+    -- the fields of a request line, whatever its kind (NULL for other lines). f is NULL outside the
+    -- records, so their fields come last, with no test of f itself: a struct's IS NULL reads every field
     SELECT line, kind, raw, f,
-        CASE WHEN f IS NOT NULL THEN rw_utc(f."time")
-             WHEN shape = 'strict' THEN rw_utc_clf(substr(q[1], strpos(q[1], '[') + 1, length(q[1]) - strpos(q[1], '[') - 2))
-             WHEN shape = 'regex' THEN rw_utc_clf(x.ts) END AS ts,
+        CASE WHEN shape = 'strict' THEN rw_utc_clf(substr(q[1], strpos(q[1], '[') + 1, length(q[1]) - strpos(q[1], '[') - 2))
+             WHEN shape = 'regex' THEN rw_utc_clf(x.ts) ELSE rw_utc(f."time") END AS ts,
         CASE WHEN shape = 'strict' THEN left(q[2], strpos(q[2], ' ') - 1) WHEN shape = 'regex' THEN x.method ELSE f."http.request.method" END AS method,
         CASE WHEN shape = 'strict' THEN split_part(q[2], ' ', 2) WHEN shape = 'regex' THEN x.uri ELSE f."http.request.uri" END AS uri,
         CASE WHEN shape = 'strict' THEN left(q[1], strpos(q[1], ' ') - 1) WHEN shape = 'regex' THEN x.ip
-             WHEN f IS NOT NULL THEN rw_strip_port(f."http.request.remoteaddr") END AS ip,
+             ELSE rw_strip_port(f."http.request.remoteaddr") END AS ip,
         nullif(CASE WHEN shape = 'strict' THEN
                         CASE WHEN len(q) = 7 THEN q[6] ELSE left(substr(raw, strpos(raw, '" "') + 3), -1) END
                     WHEN shape = 'regex' THEN x.ua ELSE f."http.request.useragent" END, '') AS ua,
@@ -116,10 +116,10 @@ FROM (
                      THEN CASE WHEN ends_with(raw, '"') THEN 'malformed' ELSE 'truncated' END
                  WHEN parsed_access AND ts IS NULL THEN 'malformed' END
         WHEN 'json_done' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
+            CASE WHEN ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
                  THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
         WHEN 'json_authfail' THEN
-            CASE WHEN f IS NULL OR ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
+            CASE WHEN ts IS NULL OR f."http.request.method" IS NULL OR f."http.request.uri" IS NULL
                  THEN CASE WHEN ends_with(raw, '}') THEN 'malformed' ELSE 'truncated' END END
         WHEN 'text_other' THEN
             CASE WHEN NOT regexp_matches(raw, '^time="[^"]+" level=[a-z]+ ') THEN 'malformed' END

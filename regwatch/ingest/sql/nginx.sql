@@ -5,19 +5,19 @@
 -- 1. every line matched and its fields picked (formats/nginx.py puts its match_sql at the match marker
 --    below: the lines cut at the format's literals, or matched with the strict regex in one pass; the
 --    general one for the lines neither takes), its time and request line cut; the raw text is kept only
---    for the lines rejected
+--    for the lines rejected; ok tells that f is not NULL (a struct's IS NULL reads every field)
 CREATE OR REPLACE TEMP TABLE rw_q AS
 SELECT line, f, ts, rq, reject, CASE WHEN reject IS NOT NULL THEN left(raw, 4096) END AS reject_raw
 FROM (SELECT *,
-    CASE WHEN f IS NULL AND starts_with(raw, '{') AND NOT ends_with(raw, '}') THEN 'truncated'
-         WHEN f IS NULL OR ts IS NULL OR TRY_CAST(f.status AS SMALLINT) IS NULL THEN 'malformed' END AS reject
+    CASE WHEN NOT ok AND starts_with(raw, '{') AND NOT ends_with(raw, '}') THEN 'truncated'
+         WHEN NOT ok OR ts IS NULL OR TRY_CAST(f.status AS SMALLINT) IS NULL THEN 'malformed' END AS reject
 FROM (
-    SELECT line, raw, f,
+    SELECT line, raw, f, ok,
         coalesce(rw_utc_clf(f.time_local), rw_utc(f.time_iso8601),
                  make_timestamp(epoch_us(to_timestamp(TRY_CAST(f.msec AS DOUBLE))))) AS ts,
         regexp_extract(f.request, '^(\S+) (\S+)(?: (\S+))?$', ['method', 'uri', 'proto']) AS rq
     -- rw_nginx_pick gets a column: a macro repeats its argument, inside CASE branches that share nothing
-    FROM (SELECT line, raw, rw_nginx_pick(m) AS f
+    FROM (SELECT line, raw, rw_nginx_pick(m) AS f, rw_nginx_ok(m) AS ok
           FROM (/*match*/))));
 -- @@
 CREATE OR REPLACE TEMP TABLE rw_rejects AS
