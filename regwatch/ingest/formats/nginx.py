@@ -206,8 +206,8 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
         match = f"CASE WHEN json_valid(raw) THEN json_extract_string(raw, [{paths}]) END"
         index = {v: i + 1 for i, v in reversed(list(enumerate(fmt.variables)))}
         pick = {v: f"m[{index[v]}]" for v in SUPPORTED if v in index}
-        retry, pick_sql = "m", f"CASE WHEN m IS NOT NULL THEN {_struct(pick)} END"
         ok = "m IS NOT NULL"
+        retry, pick_sql = "m", f"CASE WHEN {ok} THEN {_struct(pick)} END"
     else:
         assert fmt.pattern is not None
         names = ["g_all"] + [f"g{i}" for i in range(len(fmt.variables))]
@@ -222,16 +222,17 @@ def macros_sql(fmt: CompiledFormat) -> list[str]:
         pick = {v: f"m.g{first[v]}" for v in SUPPORTED if v in first}
         # nginx writes '"' in a value as \x22; a line without any keeps its values as they are
         decoded = {v: f"replace({g}, '\\x22', '\"')" for v, g in pick.items()}
+        ok = "m.g_all IS DISTINCT FROM ''"  # no match: regexp_extract gives '' for every group
         pick_sql = (
-            f"CASE WHEN m.g_all = '' THEN NULL WHEN contains(m.g_all, '\\x22') THEN {_struct(decoded)} "
+            f"CASE WHEN NOT ({ok}) THEN NULL WHEN contains(m.g_all, '\\x22') THEN {_struct(decoded)} "
             f"ELSE {_struct(pick)} END"
         )
-        ok = "m.g_all IS DISTINCT FROM ''"
     return [
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_match(raw) AS {match}",
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_retry(raw, m) AS {retry}",
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_pick(m) AS {pick_sql}",
-        # whether rw_nginx_pick(m) is not NULL: a test of the struct itself costs far more
+        # whether rw_nginx_pick(m) is not NULL (the condition its CASE tests): a NULL test of the struct
+        # itself reads all of its fields
         f"CREATE OR REPLACE TEMP MACRO rw_nginx_ok(m) AS {ok}",
     ]
 
